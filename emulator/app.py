@@ -1,0 +1,228 @@
+"""The WSGI application: routing and the one place where errors become responses."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from . import arguments, crm_request, errors, responses
+from .apikeys import KeyStore
+from .auth import APIKEY, OAUTH, ApiKeyAuth, Authenticator, Chain, Principal
+from .clock import Clock
+from .config import Config
+from .errors import EmulatorError
+from .outcome import Outcome
+from .registry import Registry, Script
+from .reporter import Invocation, NullReporter, Reporter
+from .runner import InProcessRunner, Runner
+from .store import Store
+
+VERSIONS = frozenset({"v2", "v2.1", "v3", "v4", "v5", "v6", "v7", "v8"})
+METHODS = ("GET", "POST")
+VERSION_HEADER = "X-Function-Version"
+EXECUTE_PATH = "/crm/<version>/functions/<api_name>/actions/execute"
+
+URL_HINT = (
+    "functions are served at /crm/v2/functions/<api_name>/actions/execute"
+    "?auth_type=apikey&zapikey=<key> (versions v2, v2.1, v3 to v8)"
+)
+
+
+def not_found(hint: str = URL_HINT) -> EmulatorError:
+    return errors.NotFound(
+        "Please check if the URL trying to access is a correct one",
+        details={"hint": hint},
+    )
+
+
+@dataclass
+class Call:
+    """What the execute view learned about one call, for the console line."""
+
+    function: str
+    principal: Principal | None = None
+    script: Script | None = None
+    outcome: Outcome | None = None
+
+
+class Emulator:
+    """One emulated org: its config, store, functions and runner. No shared state."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        reporter: Reporter | None = None,
+        clock: Clock | None = None,
+        runner: Runner | None = None,
+    ) -> None:
+        self.config = config
+        self.reporter = reporter or NullReporter()
+        self.clock = clock or Clock()
+        self.store = Store(config.state_path)
+        self.keys = KeyStore(self.store, self.clock)
+        self.keys.seed(
+            config.api_keys, [config.user(k.user).id for k in config.api_keys]
+        )
+        self.registry = Registry(config.functions_path, config.root, config.entry_point)
+        self.registry.load_all()
+        self.runner = runner or InProcessRunner(config.entry_point)
+        self.authenticators: dict[str, Authenticator] = {
+            APIKEY: ApiKeyAuth(self.keys, config)
+        }
+        self.auth = Chain(self.authenticators)
+        self.url_map = Map(
+            [Rule(EXECUTE_PATH, endpoint="execute")], strict_slashes=False
+        )
+
+    def close(self) -> None:
+        self.runner.close()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        request = Request(environ)
+        request.max_content_length = self.config.limits.request_bytes
+        response = self.dispatch(request)
+        return response(environ, start_response)
+
+    def dispatch(self, request: Request) -> Response:
+        try:
+            adapter = self.url_map.bind_to_environ(request.environ)
+            try:
+                endpoint, values = adapter.match(method=request.method)
+            except HTTPException as exc:
+                raise not_found() from exc
+            view = getattr(self, f"view_{endpoint}")
+            response: Response = view(request, **values)
+            return response
+        except EmulatorError as exc:
+            return responses.error(exc)
+        # The WSGI top level: a bug of ours becomes a 500 envelope and a console
+        # note with the traceback, never a traceback sent to the caller.
+        except Exception:
+            self.reporter.note(traceback.format_exc())
+            return responses.error(
+                EmulatorError(
+                    "internal error in the emulator; the console shows the details"
+                )
+            )
+
+    def view_execute(self, request: Request, version: str, api_name: str) -> Response:
+        started = time.perf_counter()
+        call = Call(api_name)
+        try:
+            response = self._execute(request, version, call)
+        except EmulatorError as exc:
+            response = responses.error(exc)
+        if call.script is not None:
+            response.headers[VERSION_HEADER] = call.script.version
+        self._report(request, call, response, started)
+        return response
+
+    def _execute(self, request: Request, version: str, call: Call) -> Response:
+        if version not in VERSIONS:
+            raise not_found(f"unknown API version '{version}'; " + URL_HINT)
+        if request.method not in METHODS:
+            raise errors.BadRequest(
+                "The http request method type is not a valid one",
+                code=errors.INVALID_REQUEST_METHOD,
+                details={
+                    "hint": f"call functions with GET or POST, not {request.method}"
+                },
+            )
+        body = self._read_body(request)
+        call.principal = principal = self.auth.authenticate(request)
+        call.script = script = self._script(call.function, principal)
+        crm = crm_request.build(request, body, principal, self.config.org)
+        kwargs = arguments.bind(script.compiled.params, crm)
+        call.outcome = outcome = self.runner.run(script, kwargs)
+        return responses.from_outcome(
+            outcome, principal.user.id, self.config.limits.response_bytes
+        )
+
+    def _read_body(self, request: Request) -> bytes:
+        limit = self.config.limits.request_bytes
+        too_large = errors.TooLarge(
+            f"request body too large: the limit is {limit} bytes. Send less data, or "
+            f"raise limits.request_bytes in config.yaml.",
+            details={"limit": "request_bytes", "value": limit},
+        )
+        if (request.content_length or 0) > limit:
+            raise too_large
+        try:
+            body = request.get_data(cache=True)
+            request.form  # noqa: B018 - parse now, inside the size limit
+        except RequestEntityTooLarge as exc:
+            raise too_large from exc
+        return body
+
+    def _script(self, name: str, principal: Principal) -> Script:
+        script = self.registry.get(name)
+        if script is None:
+            known = ", ".join(s.name for s in self.registry.all()) or "none"
+            raise not_found(f"no function named '{name}'; the functions are: {known}")
+        rest = self.config.function(name).rest
+        if not (rest.apikey if principal.auth_type == APIKEY else rest.oauth):
+            mode = "API key" if principal.auth_type == APIKEY else "OAuth"
+            raise errors.BadRequest(
+                f"REST API access with {mode} is not enabled for function '{name}'",
+                code=errors.NOT_ACTIVE,
+                details={
+                    "hint": f"set functions.{name}.rest.{principal.auth_type}: true in "
+                    f"config.yaml and restart"
+                },
+            )
+        if not script.ok:
+            raise load_error(script)
+        return script
+
+    def _report(
+        self, request: Request, call: Call, response: Response, started: float
+    ) -> None:
+        duration = (time.perf_counter() - started) * 1000
+        outcome = call.outcome
+        code, message = "success", ""
+        if response.mimetype == "application/json" and response.status_code >= 400:
+            payload = response.get_json(silent=True) or {}
+            code, message = payload.get("code", "error"), payload.get("message", "")
+        self.reporter.invocation(
+            Invocation(
+                method=request.method,
+                function=call.function,
+                status=response.status_code,
+                auth_type=call.principal.auth_type if call.principal else "",
+                duration_ms=duration,
+                version=call.script.version if call.script else "",
+                code=code,
+                message=message,
+                info=outcome.info if outcome else (),
+                printed=outcome.printed if outcome else (),
+            )
+        )
+
+
+def load_error(script: Script) -> EmulatorError:
+    lines = "; ".join(f"{p.where()}: {p.message}" for p in script.problems)
+    return errors.FunctionLoadError(
+        f"{script.display} could not be loaded: {lines}",
+        details={
+            "errors": [
+                {"file": p.file, "line": p.line, "message": p.message}
+                for p in script.problems
+            ]
+        },
+    )
+
+
+def create_app(config: Config, **options: Any) -> Emulator:
+    """The WSGI app for one project. Options: reporter, clock, runner."""
+    return Emulator(config, **options)
+
+
+__all__ = ["OAUTH", "Emulator", "create_app"]

@@ -1,0 +1,84 @@
+"""Build the `crmAPIRequest` map from an HTTP request, as DESIGN 2.2 describes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Request
+
+from .auth import Principal
+from .config import OrgConfig
+from .tokens import ZAPIKEY
+
+AUTH_PARAMS = ("auth_type", ZAPIKEY)
+FILE_PART = "inputFile"
+
+
+def build(
+    request: Request, body: bytes, principal: Principal, org: OrgConfig
+) -> dict[str, Any]:
+    """The map handed to the function. `body` is the raw body, already read and capped."""
+    return {
+        "params": params(request),
+        "body": decode(body, request.mimetype_params.get("charset")),
+        "headers": headers(request),
+        "method": request.method,
+        "auth_type": principal.auth_type,
+        "user_info": user_info(principal, org),
+        "record": {},
+        "file_content": file_content(request),
+    }
+
+
+def params(request: Request) -> dict[str, str]:
+    """Query parameters, then form fields over them; a repeated name keeps its last value."""
+    merged = _last_values(request.args)
+    for name in AUTH_PARAMS:
+        merged.pop(name, None)
+    merged.update(_last_values(request.form))
+    return merged
+
+
+def _last_values(values: MultiDict[str, str]) -> dict[str, str]:
+    return {key: values.getlist(key)[-1] for key in values}
+
+
+def headers(request: Request) -> dict[str, str]:
+    """Header names lower-cased; a repeated header is joined with ', ' as HTTP allows."""
+    merged: dict[str, str] = {}
+    for name, value in request.headers.items():
+        key = name.lower()
+        merged[key] = f"{merged[key]}, {value}" if key in merged else value
+    return merged
+
+
+def decode(data: bytes, charset: str | None = None) -> str:
+    """Text of a body. Not valid in its charset: ISO-8859-1, so every byte survives
+    (`body.encode("latin-1")` gives the original bytes back)."""
+    try:
+        return data.decode(charset or "utf-8")
+    except (UnicodeDecodeError, LookupError):
+        return data.decode("latin-1")
+
+
+def file_content(request: Request) -> str | None:
+    upload = request.files.get(FILE_PART)
+    if upload is None:
+        return None
+    return decode(upload.read(), upload.mimetype_params.get("charset"))
+
+
+def user_info(principal: Principal, org: OrgConfig) -> dict[str, Any]:
+    user = principal.user
+    return {
+        "id": user.id,
+        "zuid": user.id,
+        "email": user.email,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "full_name": user.full_name,
+        "role": {"name": user.role},
+        "profile": {"name": user.profile},
+        "org": {"id": org.id, "name": org.name},
+    }

@@ -1,0 +1,99 @@
+"""The one exception hierarchy of the emulator.
+
+Every error a caller or a user can see is an `EmulatorError`: it carries the HTTP
+status, the Zoho error code and a message that says what was expected, what was
+found and how to fix it. `app` turns them into Zoho envelopes in one place and
+`cli` turns them into messages in one place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Zoho's own codes (documented or seen in captures of real responses).
+AUTHENTICATION_FAILURE = "AUTHENTICATION_FAILURE"
+INVALID_TOKEN = "INVALID_TOKEN"
+OAUTH_SCOPE_MISMATCH = "OAUTH_SCOPE_MISMATCH"
+INVALID_URL_PATTERN = "INVALID_URL_PATTERN"
+INVALID_REQUEST_METHOD = "INVALID_REQUEST_METHOD"
+NOT_ACTIVE = "NOT_ACTIVE"
+LIMIT_REACHED = "LIMIT_REACHED"
+INVALID_DATA = "INVALID_DATA"
+INTERNAL_ERROR = "INTERNAL_ERROR"
+# Ours, where Zoho documents nothing (README, "Error codes").
+INVALID_API_KEY = "INVALID_API_KEY"
+FUNCTION_LOAD_ERROR = "FUNCTION_LOAD_ERROR"
+FUNCTION_EXECUTION_ERROR = "FUNCTION_EXECUTION_ERROR"
+REQUEST_ENTITY_TOO_LARGE = "REQUEST_ENTITY_TOO_LARGE"
+
+
+class EmulatorError(Exception):
+    """An error with an HTTP status, a Zoho code, a message and details."""
+
+    status = 500
+    code = INTERNAL_ERROR
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+        if code is not None:
+            self.code = code
+        self.details: dict[str, Any] = dict(details or {})
+
+
+class ConfigError(EmulatorError):
+    """config.yaml is missing, unreadable or has a wrong value."""
+
+    status = 500
+    code = INTERNAL_ERROR
+
+
+class UsageError(EmulatorError):
+    """A CLI argument or a store operation that cannot be done as asked."""
+
+    status = 400
+    code = INVALID_DATA
+
+
+class AuthError(EmulatorError):
+    status = 401
+    code = AUTHENTICATION_FAILURE
+
+
+class NotFound(EmulatorError):
+    status = 404
+    code = INVALID_URL_PATTERN
+
+
+class BadRequest(EmulatorError):
+    status = 400
+    code = INVALID_DATA
+
+
+class FunctionLoadError(EmulatorError):
+    status = 500
+    code = FUNCTION_LOAD_ERROR
+
+
+class FunctionExecutionError(EmulatorError):
+    status = 500
+    code = FUNCTION_EXECUTION_ERROR
+
+
+class LimitReached(EmulatorError):
+    status = 500
+    code = LIMIT_REACHED
+
+
+class TooLarge(EmulatorError):
+    status = 413
+    code = REQUEST_ENTITY_TOO_LARGE

@@ -1,0 +1,109 @@
+"""The compiled functions of the project, one entry per script, swapped whole.
+
+A script is compiled, never imported: nothing goes into sys.modules, and a
+reload is "compile, then replace one dict entry", so a request sees the old
+version or the new one, never half of each.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import sandbox
+from .outcome import Problem
+from .sandbox import Compiled
+
+API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Script:
+    name: str
+    path: Path
+    display: str  # the path as the user sees it, relative to the project
+    version: str
+    source: str
+    compiled: Compiled
+
+    @property
+    def problems(self) -> tuple[Problem, ...]:
+        return self.compiled.problems
+
+    @property
+    def ok(self) -> bool:
+        return self.compiled.code is not None
+
+
+def api_name(path: Path) -> str | None:
+    """The API name a file serves, or None for files that are not functions."""
+    if path.suffix != ".py" or not API_NAME.match(path.stem):
+        return None
+    return path.stem
+
+
+def version_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:10]
+
+
+def compile_file(path: Path, display: str, entry_point: str) -> Script:
+    name = api_name(path) or path.stem
+    try:
+        data = path.read_bytes()
+        source = data.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problem = Problem(display, None, f"cannot read the script: {exc}")
+        return Script(name, path, display, "", "", Compiled(None, problems=(problem,)))
+    compiled = sandbox.compile_script(source, display, entry_point)
+    return Script(name, path, display, version_of(data), source, compiled)
+
+
+class Registry:
+    def __init__(self, folder: Path, root: Path, entry_point: str) -> None:
+        self.folder = folder
+        self.root = root
+        self.entry_point = entry_point
+        self._scripts: dict[str, Script] = {}
+        self._lock = threading.Lock()
+
+    def load_all(self) -> list[Script]:
+        """Compile every script of the folder; the registry then holds exactly those."""
+        paths = sorted(self.folder.glob("*.py")) if self.folder.is_dir() else []
+        scripts = [self._compile(p) for p in paths if api_name(p)]
+        with self._lock:
+            self._scripts = {s.name: s for s in scripts}
+        return scripts
+
+    def reload(self, path: Path) -> Script | None:
+        """Compile one file and swap its entry; a vanished file leaves the registry."""
+        name = api_name(path)
+        if name is None:
+            return None
+        if not path.is_file():
+            self.remove(name)
+            return None
+        script = self._compile(path)
+        with self._lock:
+            self._scripts[name] = script
+        return script
+
+    def remove(self, name: str) -> bool:
+        with self._lock:
+            return self._scripts.pop(name, None) is not None
+
+    def get(self, name: str) -> Script | None:
+        return self._scripts.get(name)
+
+    def all(self) -> list[Script]:
+        with self._lock:
+            return sorted(self._scripts.values(), key=lambda s: s.name)
+
+    def _compile(self, path: Path) -> Script:
+        try:
+            display = str(path.relative_to(self.root))
+        except ValueError:
+            display = str(path)
+        return compile_file(path, display, self.entry_point)

@@ -1,0 +1,148 @@
+"""Zoho's response envelopes and the custom `crmAPIResponse`. Pure: no I/O."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from werkzeug.wrappers import Response
+
+from .errors import EmulatorError, FunctionExecutionError, LimitReached
+from .outcome import Outcome
+
+JSON_TYPE = "application/json;charset=UTF-8"
+CUSTOM_DEFAULT_TYPE = "application/json;charset=utf-8"
+CUSTOM_KEY = "crmAPIResponse"
+SUCCESS_MESSAGE = "function executed successfully"
+NO_BODY_STATUSES = (204, 304)
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON, as Zoho writes it."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def json_response(payload: Any, status: int = 200) -> Response:
+    return Response(dumps(payload), status=status, content_type=JSON_TYPE)
+
+
+def error_envelope(exc: EmulatorError) -> dict[str, Any]:
+    return {
+        "code": exc.code,
+        "details": exc.details,
+        "message": exc.message,
+        "status": "error",
+    }
+
+
+def error(exc: EmulatorError) -> Response:
+    return json_response(error_envelope(exc), exc.status)
+
+
+def output_text(value: Any) -> str:
+    """The `details.output` text: strings as returned, dict/list as compact JSON, None as ''."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return dumps(value)
+    return str(value)
+
+
+def success_envelope(outcome: Outcome, user_id: str) -> dict[str, Any]:
+    details: dict[str, Any] = {
+        "output": output_text(outcome.value),
+        "output_type": "string",
+        "id": user_id,
+    }
+    if outcome.info:
+        details["userMessage"] = list(outcome.info)
+    return {"code": "success", "details": details, "message": SUCCESS_MESSAGE}
+
+
+def is_custom(value: Any) -> bool:
+    return isinstance(value, dict) and isinstance(value.get(CUSTOM_KEY), dict)
+
+
+def from_outcome(outcome: Outcome, user_id: str, max_bytes: int) -> Response:
+    """The HTTP response for a finished invocation (errors are raised)."""
+    if outcome.problem is not None:
+        raise execution_error(outcome)
+    if is_custom(outcome.value):
+        response = custom(outcome.value[CUSTOM_KEY], outcome)
+    else:
+        response = json_response(success_envelope(outcome, user_id))
+    size = len(response.get_data())
+    if size > max_bytes:
+        raise LimitReached(
+            f"response size limit reached: the function returned {size} bytes and the "
+            f"limit is {max_bytes} bytes (Zoho's is 10 MB). Return less data, or raise "
+            f"limits.response_bytes in config.yaml.",
+            details={"limit": "response_bytes", "value": max_bytes, **_info(outcome)},
+        )
+    return response
+
+
+def execution_error(outcome: Outcome) -> EmulatorError:
+    problem = outcome.problem
+    assert problem is not None
+    details: dict[str, Any] = {
+        "file": problem.file,
+        "line": problem.line,
+        **_info(outcome),
+    }
+    return FunctionExecutionError(
+        f"{problem.message} ({problem.where()})", details=details
+    )
+
+
+def _info(outcome: Outcome) -> dict[str, Any]:
+    return {"userMessage": list(outcome.info)} if outcome.info else {}
+
+
+def custom(spec: dict[str, Any], outcome: Outcome) -> Response:
+    """`{"crmAPIResponse": {...}}` controls status, content type, headers and body."""
+    status = spec.get("status_code", 200)
+    if isinstance(status, str) and status.isdigit():
+        status = int(status)
+    if (
+        not isinstance(status, int)
+        or isinstance(status, bool)
+        or not 100 <= status <= 599
+    ):
+        raise _bad_custom(
+            f"status_code must be an HTTP status from 100 to 599; found {status!r}",
+            outcome,
+        )
+    content_type = spec.get("Content-Type", CUSTOM_DEFAULT_TYPE)
+    headers = spec.get("headers") or {}
+    if not isinstance(headers, dict):
+        raise _bad_custom(
+            f"headers must be a dict of names to values; found {headers!r}", outcome
+        )
+    body = spec.get("body")
+    data = (
+        ""
+        if body is None or status in NO_BODY_STATUSES
+        else body
+        if isinstance(body, str)
+        else dumps(body)
+    )
+    response = Response(data, status=status)
+    response.headers["Content-Type"] = str(content_type)
+    for name, value in headers.items():
+        response.headers[str(name)] = str(value)
+    if status in NO_BODY_STATUSES:
+        response.headers.pop("Content-Type", None)
+    return response
+
+
+def _bad_custom(reason: str, outcome: Outcome) -> FunctionExecutionError:
+    return FunctionExecutionError(
+        f"the function returned an invalid crmAPIResponse: {reason}. "
+        f"See README, 'Controlling the response'.",
+        details=_info(outcome),
+    )

@@ -1,0 +1,114 @@
+"""Run the app on a real HTTP server: the banner, the socket, the log lines."""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+from collections.abc import Callable
+
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from . import tokens
+from .app import Emulator, create_app
+from .config import Config
+from .errors import ConfigError
+from .reporter import LineReporter
+
+Echo = Callable[[str], None]
+
+
+class RedactingHandler(WSGIRequestHandler):
+    """Werkzeug's request handler, with secrets masked in the access log.
+
+    Execute calls get their own console line from the reporter, so only other
+    requests (the token endpoints, unknown URLs) are logged here.
+    """
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        if "/actions/execute" in self.path:
+            return
+        self.log("info", '"%s" %s %s', tokens.redact_url(self.requestline), code, size)
+
+
+def port_free(host: str, port: int) -> bool:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def serve(config: Config, *, host: str | None, port: int | None, echo: Echo) -> None:
+    server_config = dataclasses.replace(
+        config.server, host=host or config.server.host, port=port or config.server.port
+    )
+    config = dataclasses.replace(config, server=server_config)
+    if not port_free(server_config.host, server_config.port):
+        raise ConfigError(
+            f"cannot listen on {server_config.host}:{server_config.port}: the port is in use "
+            f"or the address is not local. Pass --port N, or set server.port in config.yaml."
+        )
+    app = create_app(config, reporter=LineReporter(echo))
+    http = make_server(
+        server_config.host, server_config.port, app, threaded=True,
+        request_handler=RedactingHandler,
+    )  # fmt: skip
+    banner(app, base_url(server_config.host, http.port), echo)
+    try:
+        http.serve_forever()
+    except KeyboardInterrupt:
+        echo("stopping")
+    finally:
+        http.server_close()
+        app.close()
+
+
+def base_url(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+def execute_url(base: str, name: str) -> str:
+    return f"{base}/crm/v2/functions/{name}/actions/execute"
+
+
+def banner(app: Emulator, base: str, echo: Echo) -> None:
+    config = app.config
+    echo(f"zcrm-emulator serving {config.root} ({config.source})")
+    scripts = app.registry.all()
+    echo(f"Functions ({len(scripts)}) in {config.functions_path}:")
+    for script in scripts:
+        if script.ok:
+            echo(
+                f"  {script.name:24} {execute_url(base, script.name)}  v{script.version}"
+            )
+        for problem in script.problems:
+            echo(f"  {script.name:24} LOAD ERROR {problem.where()}: {problem.message}")
+    if not scripts:
+        echo(f"  none yet: add a script such as {config.functions_dir}/hello.py")
+    key = _key_to_show(app)
+    echo(f"API key: {key}")
+    names = [s.name for s in scripts if s.ok]
+    example = "hello" if "hello" in names else (names or ["hello"])[0]
+    if key.startswith(tokens.API_KEY_PREFIX + "."):
+        echo("Try it:")
+        echo(f"  curl '{execute_url(base, example)}?auth_type=apikey&zapikey={key}'")
+    echo("A development tool, not a hosting platform. Ctrl-C stops it.")
+
+
+def _key_to_show(app: Emulator) -> str:
+    """A usable key to print: one seeded in config.yaml, or one created now."""
+    for seed in app.config.api_keys:
+        if app.keys.owner(seed.key):
+            return seed.key
+    created = app.keys.ensure_one(app.config.users[0].id)
+    if created:
+        return created
+    active = [k for k in app.keys.list() if k.active]
+    return (
+        f"{active[0].masked} (secret shown when it was created; "
+        f"'zcrm-emulator keys regenerate' prints a new one)"
+    )

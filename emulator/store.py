@@ -1,0 +1,76 @@
+"""The SQLite store: one file shared by every server process of a project.
+
+WAL mode lets several processes (and threads) read while one writes. Each
+thread gets its own connection; connections belong to the `Store` instance, so
+two apps in one process never share one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import ConfigError
+
+# Each entry is one SQL statement, run once, in order; PRAGMA user_version
+# records how many ran. Append, never edit: old databases replay from their count.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE api_keys (
+        id INTEGER PRIMARY KEY,
+        digest TEXT NOT NULL UNIQUE,
+        masked TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        label TEXT NOT NULL DEFAULT '',
+        seeded INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL,
+        revoked_at REAL
+    )
+    """,
+)
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with self.transaction() as db:
+                self._migrate(db)
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError(
+                f"cannot open the state database {path}: {exc}. Check that the folder "
+                f"is writable, or set state_dir in config.yaml to a writable folder."
+            ) from exc
+
+    def connection(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            self._local.db = db
+        return db
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; IMMEDIATE so two processes never deadlock on upgrade."""
+        db = self.connection()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def _migrate(self, db: sqlite3.Connection) -> None:
+        done = db.execute("PRAGMA user_version").fetchone()[0]
+        for number, sql in enumerate(MIGRATIONS[done:], start=done + 1):
+            db.execute(sql)
+            db.execute(f"PRAGMA user_version = {number}")

@@ -1,0 +1,37 @@
+"""Secrets in Zoho's shapes: making them, hashing them, masking them in logs."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+API_KEY_PREFIX = "1003"
+TOKEN_PREFIX = "1000"
+ZAPIKEY = "zapikey"
+
+_IN_URL = re.compile(
+    r"(?i)((?:^|[?&])(?:zapikey|token|refresh_token|code|client_secret)=)([^&\s]+)"
+)
+
+
+def make(prefix: str) -> str:
+    """A fresh secret such as `1003.<32 hex>.<32 hex>`."""
+    return f"{prefix}.{secrets.token_hex(16)}.{secrets.token_hex(16)}"
+
+
+def digest(secret: str) -> str:
+    """What the store keeps instead of the secret."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def mask(secret: str) -> str:
+    """`1003.7c02…0d43`: enough to tell keys apart, not enough to use one."""
+    if len(secret) < 16:
+        return "****"
+    return f"{secret[:9]}…{secret[-4:]}"
+
+
+def redact_url(url: str) -> str:
+    """Replace secrets in a logged URL or query string with a mask."""
+    return _IN_URL.sub(lambda m: m.group(1) + mask(m.group(2)), url)
