@@ -15,7 +15,7 @@ from werkzeug.wrappers import Request
 from . import errors
 from .apikeys import KeyStore
 from .config import Config, UserConfig
-from .errors import AuthError
+from .errors import AuthError, ConfigError
 from .tokens import ZAPIKEY
 
 AUTH_TYPE = "auth_type"
@@ -63,7 +63,17 @@ class ApiKeyAuth:
                     "to see the active keys, or 'zcrm-emulator keys create' for a new one"
                 },
             )
-        return Principal(self.config.user(owner), APIKEY)
+        try:
+            return Principal(self.config.user(owner), APIKEY)
+        except ConfigError as exc:
+            raise AuthError(
+                "invalid api key",
+                code=errors.INVALID_API_KEY,
+                details={
+                    "hint": f"the key belongs to user {owner}, who is no longer in "
+                    f"config.yaml; add the user back or create a key for another user"
+                },
+            ) from exc
 
     def _missing(self, request: Request) -> AuthError:
         misplaced = request.headers.get(ZAPIKEY) is not None or ZAPIKEY in request.form

@@ -60,7 +60,9 @@ def main() -> None:
     "--host", help="Interface to listen on (default: server.host, 127.0.0.1)."
 )
 @click.option(
-    "--port", type=click.IntRange(1, 65535), help="Port (default: server.port, 8000)."
+    "--port",
+    type=click.IntRange(0, 65535),
+    help="Port (default: server.port, 8000); 0 picks a free port.",
 )
 def serve(config_path: Path, host: str | None, port: int | None) -> None:
     """Serve the project's functions over HTTP until Ctrl-C."""

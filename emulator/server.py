@@ -43,7 +43,9 @@ def port_free(host: str, port: int) -> bool:
 
 def serve(config: Config, *, host: str | None, port: int | None, echo: Echo) -> None:
     server_config = dataclasses.replace(
-        config.server, host=host or config.server.host, port=port or config.server.port
+        config.server,
+        host=host or config.server.host,
+        port=config.server.port if port is None else port,
     )
     config = dataclasses.replace(config, server=server_config)
     if not port_free(server_config.host, server_config.port):

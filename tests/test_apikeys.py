@@ -1,0 +1,88 @@
+import re
+import sqlite3
+
+import pytest
+
+from emulator.apikeys import KeyStore
+from emulator.clock import Clock
+from emulator.config import ApiKeyConfig
+from emulator.errors import UsageError
+from emulator.store import Store
+
+SHAPE = re.compile(r"^1003\.[0-9a-f]{32}\.[0-9a-f]{32}$")
+
+
+@pytest.fixture
+def keys(tmp_path):
+    return KeyStore(Store(tmp_path / "state.db"), Clock())
+
+
+def test_created_key_has_zoho_shape_and_only_its_hash_is_stored(keys, tmp_path):
+    key, secret = keys.create("u1", "ci")
+    assert SHAPE.match(secret)
+    assert keys.owner(secret) == "u1"
+    assert key.masked == f"{secret[:9]}…{secret[-4:]}"
+    assert (key.user_id, key.label, key.active, key.seeded) == ("u1", "ci", True, False)
+    dump = "\n".join(sqlite3.connect(tmp_path / "state.db").iterdump())
+    assert secret not in dump
+    assert secret[10:40] not in dump
+
+
+def test_unknown_and_near_miss_keys_have_no_owner(keys):
+    _, secret = keys.create("u1")
+    assert keys.owner("1003." + "0" * 32 + "." + "0" * 32) is None
+    assert keys.owner(secret[:-1] + ("0" if secret[-1] != "0" else "1")) is None
+    assert keys.owner("") is None
+
+
+def test_revoke_and_revoke_again(keys):
+    key, secret = keys.create("u1")
+    assert keys.revoke(key.id).active is False
+    assert keys.owner(secret) is None
+    with pytest.raises(UsageError) as caught:
+        keys.revoke(key.id)
+    assert (
+        caught.value.message == f"API key {key.id} ({key.masked}) is already revoked."
+    )
+
+
+def test_revoke_unknown_id(keys):
+    with pytest.raises(UsageError) as caught:
+        keys.revoke(99)
+    assert caught.value.message == (
+        "no API key with id 99. Run 'zcrm-emulator keys list' to see the ids."
+    )
+
+
+def test_regenerate_revokes_only_that_users_keys(keys):
+    _, old = keys.create("u1")
+    _, other = keys.create("u2")
+    _, new = keys.regenerate("u1")
+    assert keys.owner(old) is None
+    assert keys.owner(new) == "u1"
+    assert keys.owner(other) == "u2"
+
+
+def test_seed_is_idempotent(keys):
+    seed = ApiKeyConfig(key="1003." + "a" * 32 + "." + "b" * 32)
+    keys.seed((seed,), ["u1"])
+    keys.seed((seed,), ["u1"])
+    assert [(k.seeded, k.label) for k in keys.list()] == [(True, "config.yaml")]
+    assert keys.owner(seed.key) == "u1"
+
+
+def test_ensure_one_creates_a_key_only_when_none_is_active(keys):
+    secret = keys.ensure_one("u1")
+    assert secret and keys.owner(secret) == "u1"
+    assert keys.ensure_one("u1") is None
+    keys.revoke(keys.list()[0].id)
+    assert keys.ensure_one("u1") is not None
+
+
+def test_two_stores_on_one_file_agree(tmp_path):
+    first = KeyStore(Store(tmp_path / "state.db"), Clock())
+    second = KeyStore(Store(tmp_path / "state.db"), Clock())
+    key, secret = first.create("u1")
+    assert second.owner(secret) == "u1"
+    second.revoke(key.id)
+    assert first.owner(secret) is None

@@ -1,0 +1,120 @@
+import re
+import socket
+
+import pytest
+from conftest import DEMO_KEY, write_config
+
+from emulator.cli import main
+
+SHAPE = re.compile(r"1003\.[0-9a-f]{32}\.[0-9a-f]{32}")
+
+
+@pytest.fixture
+def cli(runner, project, monkeypatch):
+    monkeypatch.chdir(project)
+
+    def invoke(*args):
+        return runner.invoke(main, list(args), catch_exceptions=False)
+
+    return invoke
+
+
+def test_check_ok(cli, write_function):
+    write_function("hello", "def handler():\n    return 1\n")
+    result = cli("check")
+    assert result.exit_code == 0
+    assert result.output.endswith("1 functions, 0 with errors\n")
+    assert result.output.startswith("ok     functions/hello.py (v")
+
+
+def test_check_prints_every_error_and_exits_1(cli, write_function):
+    write_function("hello", "def handler():\n    return 1\n")
+    write_function("broken", "def handler():\n    _a = 1\n    _b = 2\n")
+    result = cli("check")
+    assert result.exit_code == 1
+    assert (
+        'functions/broken.py:2: "_a" is an invalid variable name because it starts with "_"'
+        in result.output
+    )
+    assert (
+        'functions/broken.py:3: "_b" is an invalid variable name because it starts with "_"'
+        in result.output
+    )
+    assert result.output.endswith("2 functions, 1 with errors\n")
+
+
+def test_config_mistake_is_a_message_not_a_traceback(cli, project):
+    (project / "config.yaml").write_text("server:\n  port: high\n")
+    result = cli("check")
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: config.yaml: server.port: expected a port 1-65535; found 'high'. "
+        "Set server.port to a port 1-65535 in config.yaml.\n"
+    )
+
+
+def test_missing_config_file(cli):
+    result = cli("check", "--config", "elsewhere.yaml")
+    assert result.exit_code == 1
+    assert "elsewhere.yaml: no such config file." in result.output
+    assert "Traceback" not in result.output
+
+
+def test_keys_create_list_revoke_regenerate(cli):
+    created = cli("keys", "create", "--label", "ci")
+    assert created.exit_code == 0
+    assert created.output.startswith(
+        "API key for Ada Admin <admin@example.com> (shown once, keep it):\n"
+    )
+    secret = SHAPE.search(created.output).group(0)
+    listing = cli("keys", "list").output
+    assert f"{secret[:9]}…{secret[-4:]}" in listing
+    assert secret not in listing
+    assert "config.yaml" in listing  # the seeded key
+    revoked = cli("keys", "revoke", "2")
+    assert revoked.output == f"revoked key 2 ({secret[:9]}…{secret[-4:]})\n"
+    assert "revoked" in cli("keys", "list").output.splitlines()[1]
+    again = cli("keys", "revoke", "2")
+    assert again.exit_code == 1
+    assert "is already revoked" in again.output
+    regenerated = cli("keys", "regenerate")
+    assert SHAPE.search(regenerated.output).group(0) not in (secret, DEMO_KEY)
+
+
+def test_keys_for_an_unknown_user(cli):
+    result = cli("keys", "create", "--user", "eve@example.com")
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: unknown user 'eve@example.com'; the emulated users are: "
+        "admin@example.com. Use one of them, or add the user under 'users' in "
+        "config.yaml.\n"
+    )
+
+
+def test_keys_create_for_a_named_user(cli, project):
+    write_config(
+        project,
+        {
+            "users": [
+                {"email": "a@example.com"},
+                {"email": "b@example.com", "first_name": "Bo"},
+            ]
+        },
+    )
+    result = cli("keys", "create", "--user", "b@example.com")
+    assert result.output.startswith(
+        "API key for Bo <b@example.com> (shown once, keep it):"
+    )
+
+
+def test_serve_refuses_a_busy_port(cli):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = cli("serve", "--port", str(port))
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: cannot listen on 127.0.0.1:{port}: the port is in use or the address "
+        "is not local. Pass --port N, or set server.port in config.yaml.\n"
+    )

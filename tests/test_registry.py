@@ -1,0 +1,69 @@
+from emulator.registry import Registry, api_name
+
+
+def registry_for(project):
+    return Registry(project / "functions", project, "handler")
+
+
+def test_load_all_compiles_each_function_file(project, write_function):
+    write_function("hello", "def handler():\n    return 1\n")
+    write_function("broken", "def handler(:\n")
+    (project / "functions" / "_helper.py").write_text("x = 1\n")
+    (project / "functions" / "my-func.py").write_text("def handler():\n    pass\n")
+    (project / "functions" / "notes.txt").write_text("not code")
+    scripts = registry_for(project).load_all()
+    assert [(s.name, s.ok) for s in scripts] == [("broken", False), ("hello", True)]
+
+
+def test_api_name_rules(tmp_path):
+    names = ["hello.py", "Lead_Sync2.py", "_private.py", "2fast.py", "a-b.py", "x.pyc"]
+    assert [api_name(tmp_path / n) for n in names] == [
+        "hello", "Lead_Sync2", None, None, None, None
+    ]  # fmt: skip
+
+
+def test_version_follows_content(project, write_function):
+    registry = registry_for(project)
+    path = write_function("hello", "def handler():\n    return 1\n")
+    registry.load_all()
+    first = registry.get("hello").version
+    path.write_text("def handler():\n    return 2\n")
+    assert registry.reload(path).version != first
+    path.write_text("def handler():\n    return 1\n")
+    assert registry.reload(path).version == first
+
+
+def test_reload_of_a_deleted_file_removes_it(project, write_function):
+    registry = registry_for(project)
+    path = write_function("hello", "def handler():\n    return 1\n")
+    registry.load_all()
+    path.unlink()
+    assert registry.reload(path) is None
+    assert registry.get("hello") is None
+
+
+def test_unreadable_script_is_a_load_error(project):
+    (project / "functions" / "latin.py").write_bytes(
+        b"def handler():\n    return '\xff'\n"
+    )
+    [script] = registry_for(project).load_all()
+    assert not script.ok
+    assert script.problems[0].message.startswith(
+        "cannot read the script: 'utf-8' codec"
+    )
+
+
+def test_pathologically_nested_script_is_a_load_error_for_that_file_only(
+    project, write_function
+):
+    write_function(
+        "deep", "def handler():\n    return " + "(" * 5000 + ")" * 5000 + "\n"
+    )
+    write_function("fine", "def handler():\n    return 1\n")
+    scripts = {s.name: s for s in registry_for(project).load_all()}
+    assert not scripts["deep"].ok
+    assert scripts["fine"].ok
+
+
+def test_missing_folder_is_empty(tmp_path):
+    assert Registry(tmp_path / "none", tmp_path, "handler").load_all() == []
