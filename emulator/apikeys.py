@@ -98,6 +98,11 @@ class KeyStore:
             )
         return self.get(key_id)
 
+    def delete(self, key_id: int) -> None:
+        """Remove a key for good (temporary keys of `invoke` and the test plugin)."""
+        with self.store.transaction() as db:
+            db.execute("DELETE FROM api_keys WHERE id = ?", (key_id,))
+
     def regenerate(self, user_id: str) -> tuple[ApiKey, str]:
         """Revoke every active key of `user_id` and make a new one, as Zoho's UI does."""
         with self.store.transaction() as db:

@@ -17,7 +17,9 @@ from .apikeys import KeyStore
 from .auth import APIKEY, OAUTH, ApiKeyAuth, Authenticator, Chain, Principal
 from .clock import Clock
 from .config import Config
+from .devapi import DevApi
 from .errors import EmulatorError
+from .history import History
 from .outcome import Outcome
 from .registry import Registry, Script
 from .reporter import Invocation, NullReporter, Reporter
@@ -49,7 +51,9 @@ class Call:
     function: str
     principal: Principal | None = None
     script: Script | None = None
+    request: dict[str, Any] | None = None
     outcome: Outcome | None = None
+    error: EmulatorError | None = None
 
 
 class Emulator:
@@ -74,16 +78,20 @@ class Emulator:
         self.registry = Registry(config.functions_path, config.root, config.entry_point)
         self.registry.load_all()
         self.runner = runner or InProcessRunner(config.entry_point)
+        self.history = History(self.store, config.history, self.reporter)
         self.authenticators: dict[str, Authenticator] = {
             APIKEY: ApiKeyAuth(self.keys, config)
         }
         self.auth = Chain(self.authenticators)
+        self.devapi = DevApi(self.registry, self.history)
         self.url_map = Map(
-            [Rule(EXECUTE_PATH, endpoint="execute")], strict_slashes=False
+            [Rule(EXECUTE_PATH, endpoint="execute"), *self.devapi.rules()],
+            strict_slashes=False,
         )
 
     def close(self) -> None:
         self.runner.close()
+        self.history.close()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
@@ -98,7 +106,7 @@ class Emulator:
                 endpoint, values = adapter.match(method=request.method)
             except HTTPException as exc:
                 raise not_found() from exc
-            view = getattr(self, f"view_{endpoint}")
+            view = endpoint if callable(endpoint) else getattr(self, f"view_{endpoint}")
             response: Response = view(request, **values)
             return response
         except EmulatorError as exc:
@@ -119,6 +127,7 @@ class Emulator:
         try:
             response = self._execute(request, version, call)
         except EmulatorError as exc:
+            call.error = exc
             response = responses.error(exc)
         if call.script is not None:
             response.headers[VERSION_HEADER] = call.script.version
@@ -139,7 +148,9 @@ class Emulator:
         body = self._read_body(request)
         call.principal = principal = self.auth.authenticate(request)
         call.script = script = self._script(call.function, principal)
-        crm = crm_request.build(request, body, principal, self.config.org)
+        call.request = crm = crm_request.build(
+            request, body, principal, self.config.org
+        )
         kwargs = arguments.bind(script.compiled.params, crm)
         call.outcome = outcome = self.runner.run(script, kwargs)
         return responses.from_outcome(
@@ -185,26 +196,25 @@ class Emulator:
     def _report(
         self, request: Request, call: Call, response: Response, started: float
     ) -> None:
-        duration = (time.perf_counter() - started) * 1000
-        outcome = call.outcome
-        code, message = "success", ""
-        if response.mimetype == "application/json" and response.status_code >= 400:
-            payload = response.get_json(silent=True) or {}
-            code, message = payload.get("code", "error"), payload.get("message", "")
-        self.reporter.invocation(
-            Invocation(
-                method=request.method,
-                function=call.function,
-                status=response.status_code,
-                auth_type=call.principal.auth_type if call.principal else "",
-                duration_ms=duration,
-                version=call.script.version if call.script else "",
-                code=code,
-                message=message,
-                info=outcome.info if outcome else (),
-                printed=outcome.printed if outcome else (),
-            )
+        outcome, error, principal = call.outcome, call.error, call.principal
+        record = Invocation(
+            at=self.clock.now(),
+            method=request.method,
+            function=call.function,
+            status=response.status_code,
+            auth_type=principal.auth_type if principal else "",
+            user_id=principal.user.id if principal else "",
+            duration_ms=(time.perf_counter() - started) * 1000,
+            version=call.script.version if call.script else "",
+            code=error.code if error else "success",
+            message=error.message if error else "",
+            info=outcome.info if outcome else (),
+            printed=outcome.printed if outcome else (),
+            request=crm_request.redacted(call.request) if call.request else None,
+            response=response.get_data(as_text=True),
         )
+        self.history.record(record)
+        self.reporter.invocation(record)
 
 
 def load_error(script: Script) -> EmulatorError:

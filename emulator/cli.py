@@ -7,19 +7,24 @@ message and exits 1, without a traceback.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from . import __version__, server
+from . import __version__, scaffold, server
 from . import config as config_module
 from .apikeys import KeyStore
 from .clock import Clock
 from .config import Config
 from .errors import EmulatorError
+from .history import History
+from .invoker import Invoker
 from .registry import Registry
+from .reporter import NullReporter, format_invocation
 from .store import Store
 
 
@@ -64,10 +69,29 @@ def main() -> None:
     type=click.IntRange(0, 65535),
     help="Port (default: server.port, 8000); 0 picks a free port.",
 )
-def serve(config_path: Path, host: str | None, port: int | None) -> None:
+@click.option(
+    "--quiet", "-q", is_flag=True, help="No line per call; notes and errors only."
+)
+@click.option(
+    "--verbose", "-v", is_flag=True, help="Also show params, body and response."
+)
+def serve(
+    config_path: Path, host: str | None, port: int | None, quiet: bool, verbose: bool
+) -> None:
     """Serve the project's functions over HTTP until Ctrl-C."""
     config = config_module.load(config_path)
-    server.serve(config, host=host, port=port, echo=click.echo)
+    server.serve(
+        config,
+        host=host,
+        port=port,
+        echo=click.echo,
+        color=_is_terminal(),
+        verbosity=0 if quiet else 2 if verbose else 1,
+    )
+
+
+def _is_terminal() -> bool:
+    return click.get_text_stream("stdout").isatty()
 
 
 @main.command()
@@ -165,3 +189,181 @@ def _when(stamp: float | None) -> str:
     if stamp is None:
         return ""
     return dt.datetime.fromtimestamp(stamp).strftime("%Y-%m-%d %H:%M")
+
+
+@main.command()
+@config_option
+@click.argument("name")
+@click.option(
+    "--param",
+    "-p",
+    "params",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A query parameter; repeat for more.",
+)
+@click.option(
+    "--json",
+    "json_file",
+    type=click.File("r", encoding="utf-8"),
+    help="Send the JSON in FILE ('-' for stdin) as the body.",
+)
+@click.option("--body", help="Send TEXT as the raw body; @FILE sends a file's bytes.")
+@click.option(
+    "--file",
+    "input_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Send FILE as the multipart part inputFile (crmAPIRequest.file_content).",
+)
+@click.option(
+    "--header",
+    "-H",
+    "headers",
+    multiple=True,
+    metavar="'NAME: VALUE'",
+    help="A request header; repeat for more.",
+)
+@click.option(
+    "--method",
+    "-X",
+    type=click.Choice(["GET", "POST"], case_sensitive=False),
+    help="Default: POST when a body is sent, else GET.",
+)
+@click.option(
+    "--auth",
+    type=click.Choice(["apikey", "none"]),
+    default="apikey",
+    show_default=True,
+    help="How the call authenticates.",
+)
+@click.option(
+    "--user", default="", help="Caller's e-mail or id (default: the first user)."
+)
+def invoke(
+    config_path: Path,
+    name: str,
+    params: tuple[str, ...],
+    json_file: Any,
+    body: str | None,
+    input_file: Path | None,
+    headers: tuple[str, ...],
+    method: str | None,
+    auth: str,
+    user: str,
+) -> None:
+    """Call function NAME through the whole stack, without a server.
+
+    Prints the response (pretty JSON on a terminal, raw when piped); exits 0
+    for a 2xx status, 1 otherwise. The function's print lines go to stderr.
+    """
+    config = config_module.load(config_path)
+    payload = _json_body(json_file) if json_file else None
+    raw = Path(body[1:]).read_bytes() if body and body.startswith("@") else body
+    files = (
+        {"inputFile": (input_file.open("rb"), input_file.name)} if input_file else None
+    )
+    with Invoker(config) as invoker:
+        result = invoker.invoke(
+            name,
+            params=dict(_pair(p, "=", "--param") for p in params),
+            body=raw,
+            json=payload,
+            headers=dict(_pair(h, ":", "--header") for h in headers),
+            files=files,
+            method=method.upper() if method else None,
+            auth=auth,
+            user=user,
+        )
+    for line in result.printed:
+        click.echo(f"print: {line}", err=True)
+    pretty = _is_terminal() and result.envelope is not None
+    click.echo(
+        json.dumps(result.envelope, indent=2, ensure_ascii=False)
+        if pretty
+        else result.text
+    )
+    if not result.ok:
+        raise SystemExit(1)
+
+
+def _pair(text: str, sep: str, option: str) -> tuple[str, str]:
+    key, found, value = text.partition(sep)
+    if not found or not key.strip():
+        raise click.BadParameter(
+            f"expected NAME{sep}VALUE; found '{text}'", param_hint=option
+        )
+    return key.strip(), value.strip() if sep == ":" else value
+
+
+def _json_body(stream: Any) -> Any:
+    text = stream.read()
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise click.BadParameter(f"not valid JSON: {exc}", param_hint="--json") from exc
+
+
+@main.command()
+@config_option
+@click.argument("name", required=False)
+@click.option(
+    "--follow", "-f", is_flag=True, help="Keep printing new calls until Ctrl-C."
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="One JSON object per call, in full."
+)
+@click.option(
+    "--lines", "-n", default=20, show_default=True, help="How many recent calls."
+)
+def logs(
+    config_path: Path, name: str | None, follow: bool, as_json: bool, lines: int
+) -> None:
+    """Show recent calls (of function NAME, or all) from the invocation history."""
+    config = config_module.load(config_path)
+    history = History(Store(config.state_path), config.history, NullReporter())
+    last = 0
+    color = _is_terminal()
+    while True:
+        for entry in history.list(name, lines if last == 0 else 1000, last):
+            last = entry.id
+            if as_json:
+                click.echo(json.dumps(entry.to_json(), ensure_ascii=False))
+                continue
+            for line in format_invocation(entry.invocation, color=color, stamp=True):
+                click.echo(line)
+        if not follow:
+            return
+        time.sleep(0.5)
+
+
+@main.command()
+@config_option
+@click.argument("name")
+@click.option(
+    "--template",
+    "-t",
+    type=click.Choice(sorted(scaffold.TEMPLATES)),
+    default="plain",
+    show_default=True,
+    help="plain: arguments and info; signed-json: a JSON body with an HMAC "
+    "signature check; response: crmAPIResponse with status and headers.",
+)
+def new(config_path: Path, name: str, template: str) -> None:
+    """Write a new function NAME from a template (never overwrites)."""
+    config = config_module.load(config_path)
+    path = scaffold.new_function(config.functions_path, name, template)
+    click.echo(f"wrote {path}")
+
+
+@main.command()
+@click.argument(
+    "directory", default=".", type=click.Path(file_okay=False, path_type=Path)
+)
+def init(directory: Path) -> None:
+    """Make a new project in DIRECTORY: config.yaml, functions/, an example test."""
+    for path in scaffold.init_project(directory):
+        click.echo(f"wrote {path}")
+    go = "" if directory == Path(".") else f"cd {directory} && "
+    click.echo(
+        f"next: {go}zcrm-emulator serve    (and: pytest, to run the example test)"
+    )

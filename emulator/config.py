@@ -31,6 +31,10 @@ def _positive(value: float) -> str | None:
     return None if value > 0 else "Use a number above zero."
 
 
+def _not_negative(value: float) -> str | None:
+    return None if value >= 0 else "Use 0 or a number above it."
+
+
 def _identifier(value: str) -> str | None:
     if NAME_PATTERN.match(value):
         return None
@@ -120,6 +124,18 @@ class LimitsConfig:
 
 
 @dataclass(frozen=True)
+class HistoryConfig:
+    keep: int = field(
+        default=1000,
+        metadata={"check": _not_negative, "allowed": "a count of 0 or more"},
+    )
+    body_bytes: int = field(
+        default=65536,
+        metadata={"check": _not_negative, "allowed": "a byte count of 0 or more"},
+    )
+
+
+@dataclass(frozen=True)
 class Config:
     functions_dir: str = "functions"
     state_dir: str = ".emulator"
@@ -132,6 +148,7 @@ class Config:
     api_keys: tuple[ApiKeyConfig, ...] = ()
     functions: dict[str, FunctionConfig] = field(default_factory=dict)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
+    history: HistoryConfig = field(default_factory=HistoryConfig)
     root: Path = field(default=Path("."), metadata={"internal": True})
     source: str = field(default=DEFAULT_FILE, metadata={"internal": True})
 

@@ -7,6 +7,7 @@ from typing import Any
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Request
 
+from . import tokens
 from .auth import Principal
 from .config import OrgConfig
 from .tokens import ZAPIKEY
@@ -82,3 +83,15 @@ def user_info(principal: Principal, org: OrgConfig) -> dict[str, Any]:
         "profile": {"name": user.profile},
         "org": {"id": org.id, "name": org.name},
     }
+
+
+SECRET_HEADERS = ("authorization", "cookie", ZAPIKEY, "x-api-key")
+
+
+def redacted(request: dict[str, Any]) -> dict[str, Any]:
+    """A copy fit for logs and history: credentials in headers are masked."""
+    headers = {
+        name: tokens.mask(value) if name in SECRET_HEADERS else value
+        for name, value in request["headers"].items()
+    }
+    return {**request, "headers": headers}

@@ -41,7 +41,15 @@ def port_free(host: str, port: int) -> bool:
     return True
 
 
-def serve(config: Config, *, host: str | None, port: int | None, echo: Echo) -> None:
+def serve(
+    config: Config,
+    *,
+    host: str | None,
+    port: int | None,
+    echo: Echo,
+    color: bool = False,
+    verbosity: int = 1,
+) -> None:
     server_config = dataclasses.replace(
         config.server,
         host=host or config.server.host,
@@ -53,7 +61,9 @@ def serve(config: Config, *, host: str | None, port: int | None, echo: Echo) -> 
             f"cannot listen on {server_config.host}:{server_config.port}: the port is in use "
             f"or the address is not local. Pass --port N, or set server.port in config.yaml."
         )
-    app = create_app(config, reporter=LineReporter(echo))
+    app = create_app(
+        config, reporter=LineReporter(echo, color=color, verbosity=verbosity)
+    )
     http = make_server(
         server_config.host, server_config.port, app, threaded=True,
         request_handler=RedactingHandler,

@@ -30,6 +30,15 @@ MIGRATIONS: tuple[str, ...] = (
         revoked_at REAL
     )
     """,
+    """
+    CREATE TABLE invocations (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at REAL NOT NULL,
+        function TEXT NOT NULL,
+        data TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX invocations_by_function ON invocations (function, id)",
 )
 
 

@@ -118,3 +118,105 @@ def test_serve_refuses_a_busy_port(cli):
         f"Error: cannot listen on 127.0.0.1:{port}: the port is in use or the address "
         "is not local. Pass --port N, or set server.port in config.yaml.\n"
     )
+
+
+def test_invoke_prints_the_response_and_exits_0(cli, write_function):
+    write_function(
+        "hello", "def handler(name):\n    print('saw', name)\n    return 'Hi ' + name\n"
+    )
+    result = cli("invoke", "hello", "-p", "name=Ada")
+    assert result.exit_code == 0
+    assert '"output":"Hi Ada"' in result.stdout
+    assert result.stderr == "print: saw Ada\n"
+
+
+def test_invoke_exits_1_on_an_error_status(cli, write_function):
+    write_function("fails", "def handler():\n    raise ValueError('bad')\n")
+    result = cli("invoke", "fails")
+    assert result.exit_code == 1
+    assert '"code":"FUNCTION_EXECUTION_ERROR"' in result.stdout
+
+
+def test_invoke_sends_json_body_headers_and_files(cli, write_function, project):
+    write_function(
+        "echo",
+        "def handler(crmAPIRequest):\n"
+        "    r = crmAPIRequest\n"
+        "    return [r['method'], r['body'], r['headers'].get('x-a'), r['file_content']]\n",
+    )
+    (project / "body.json").write_text('{"a": 1}')
+    result = cli("invoke", "echo", "--json", "body.json", "-H", "X-A: yes")
+    assert (
+        '"output":"[\\"POST\\",\\"{\\\\\\"a\\\\\\": 1}\\",\\"yes\\",null]"'
+        in result.stdout
+    )
+    (project / "in.txt").write_text("file text")
+    result = cli("invoke", "echo", "--file", "in.txt")
+    assert "file text" in result.stdout
+    result = cli("invoke", "echo", "--body", "raw", "-X", "post")
+    assert '\\"raw\\"' in result.stdout
+
+
+def test_invoke_bad_options_say_what_is_wrong(cli, write_function, project):
+    write_function("hello", "def handler():\n    return 1\n")
+    result = cli("invoke", "hello", "-p", "novalue")
+    assert result.exit_code == 2
+    assert (
+        "Invalid value for --param: expected NAME=VALUE; found 'novalue'"
+        in result.output
+    )
+    (project / "bad.json").write_text("{nope")
+    result = cli("invoke", "hello", "--json", "bad.json")
+    assert (
+        "Invalid value for --json: not valid JSON: Expecting property name"
+        in result.output
+    )
+
+
+def test_invoke_leaves_no_key_behind(cli, write_function, project):
+    write_function("hello", "def handler():\n    return 1\n")
+    cli("invoke", "hello")
+    assert len(cli("keys", "list").output.splitlines()) == 1  # the seeded key only
+
+
+def test_logs_show_recent_calls_and_json(cli, write_function):
+    write_function("hello", "def handler():\n    info('i')\n    return 1\n")
+    cli("invoke", "hello")
+    cli("invoke", "nope")
+    lines = cli("logs").output.splitlines()
+    assert lines[0].endswith(
+        "GET hello -> 200 success [apikey] " + lines[0].split("] ")[1]
+    )
+    assert lines[1] == "    info: i"
+    assert "GET nope -> 404 INVALID_URL_PATTERN" in lines[2]
+    only = cli("logs", "hello", "--json").output.splitlines()
+    assert len(only) == 1 and '"function": "hello"' in only[0]
+
+
+def test_new_writes_each_template_once(cli, project):
+    result = cli("new", "lead_sync", "--template", "signed-json")
+    assert result.output == f"wrote {project / 'functions' / 'lead_sync.py'}\n"
+    again = cli("new", "lead_sync")
+    assert again.exit_code == 1
+    assert again.output == (
+        f"Error: {project / 'functions' / 'lead_sync.py'} already exists; pick another "
+        "name or edit that file.\n"
+    )
+    bad = cli("new", "lead-sync")
+    assert bad.output == (
+        "Error: 'lead-sync' is not a valid function API name; use letters, digits and "
+        "'_', starting with a letter (for example lead_sync).\n"
+    )
+
+
+def test_init_makes_a_project_that_checks_and_serves(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, ["init", "proj"])
+    assert result.exit_code == 0
+    assert result.output.splitlines()[-1] == (
+        "next: cd proj && zcrm-emulator serve    (and: pytest, to run the example test)"
+    )
+    assert runner.invoke(main, ["check", "--config", "proj/config.yaml"]).exit_code == 0
+    again = runner.invoke(main, ["init", "proj"])
+    assert again.exit_code == 1
+    assert "already exists; this folder is a project already" in again.output

@@ -1,0 +1,150 @@
+"""Invocation history: every call recorded in the store, bounded, off the hot path.
+
+Recording never blocks or fails the call it records: records go through a
+bounded queue to one writer thread; when the queue is full a record is dropped
+and counted, and a write error is reported on the console, never raised.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import queue
+import sqlite3
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from .config import HistoryConfig
+from .reporter import Invocation, Reporter
+from .store import Store
+
+QUEUE_SIZE = 10_000
+_STOP = None
+
+
+@dataclass(frozen=True)
+class Recorded:
+    id: int
+    invocation: Invocation
+
+    def to_json(self, full: bool = True) -> dict[str, Any]:
+        data = {"id": self.id, **dataclasses.asdict(self.invocation)}
+        if not full:
+            for key in ("request", "response"):
+                data.pop(key)
+        return data
+
+
+class History:
+    def __init__(self, store: Store, config: HistoryConfig, reporter: Reporter) -> None:
+        self.store = store
+        self.config = config
+        self.reporter = reporter
+        self.dropped = 0
+        self._queue: queue.Queue[Invocation | None] = queue.Queue(QUEUE_SIZE)
+        self._writer: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def record(self, invocation: Invocation) -> None:
+        if self.config.keep == 0:
+            return
+        self._start()
+        try:
+            self._queue.put_nowait(invocation)
+        except queue.Full:
+            self.dropped += 1
+
+    def flush(self) -> None:
+        """Wait until every record so far is written (tests, `invoke`, shutdown)."""
+        if self._writer is not None:
+            self._queue.join()
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._queue.put(_STOP)
+            self._writer.join(timeout=10)
+            self._writer = None
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._writer is None:
+                self._writer = threading.Thread(
+                    target=self._write_forever, name="history-writer", daemon=True
+                )
+                self._writer.start()
+
+    def _write_forever(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < 100 and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            records = [r for r in batch if r is not None]
+            try:
+                self._write(records)
+            except (sqlite3.Error, ValueError, TypeError) as exc:
+                self.reporter.note(
+                    f"history: could not record {len(records)} calls: {exc}"
+                )
+            for _ in batch:
+                self._queue.task_done()
+            if len(records) < len(batch):
+                return
+
+    def _write(self, records: list[Invocation]) -> None:
+        if not records:
+            return
+        rows = [(r.at, r.function, json.dumps(self._fit(r))) for r in records]
+        with self.store.transaction() as db:
+            db.executemany(
+                "INSERT INTO invocations (at, function, data) VALUES (?, ?, ?)", rows
+            )
+            db.execute(
+                "DELETE FROM invocations WHERE id <= (SELECT MAX(id) FROM invocations) - ?",
+                (self.config.keep,),
+            )
+
+    def _fit(self, record: Invocation) -> dict[str, Any]:
+        data = dataclasses.asdict(record)
+        limit = self.config.body_bytes
+        data["response"] = _cut(record.response, limit)
+        if record.request is not None:
+            data["request"] = {
+                **record.request,
+                "body": _cut(record.request["body"], limit),
+            }
+        return data
+
+    def list(
+        self, function: str | None = None, limit: int = 50, after: int = 0
+    ) -> list[Recorded]:
+        """Recent calls, oldest first; `after` gives only calls newer than that id."""
+        sql = "SELECT id, data FROM invocations WHERE id > ?"
+        args: list[Any] = [after]
+        if function:
+            sql += " AND function = ?"
+            args.append(function)
+        sql += " ORDER BY id DESC LIMIT ?"
+        rows = self.store.connection().execute(sql, [*args, limit]).fetchall()
+        return [_recorded(row) for row in reversed(rows)]
+
+    def get(self, invocation_id: int) -> Recorded | None:
+        row = (
+            self.store.connection()
+            .execute("SELECT id, data FROM invocations WHERE id = ?", (invocation_id,))
+            .fetchone()
+        )
+        return _recorded(row) if row else None
+
+
+def _cut(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"... [{len(text) - limit} more characters not kept]"
+
+
+def _recorded(row: sqlite3.Row) -> Recorded:
+    data = json.loads(row["data"])
+    data["info"] = tuple(data["info"])
+    data["printed"] = tuple(data["printed"])
+    return Recorded(row["id"], Invocation(**data))
