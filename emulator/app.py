@@ -78,7 +78,7 @@ class Emulator:
         self.registry = Registry(config.functions_path, config.root, config.entry_point)
         self.registry.load_all()
         self.runner = runner or InProcessRunner(config.entry_point)
-        self.history = History(self.store, config.history, self.reporter)
+        self.history = History(config.state_path.parent, config.history, self.reporter)
         self.authenticators: dict[str, Authenticator] = {
             APIKEY: ApiKeyAuth(self.keys, config)
         }

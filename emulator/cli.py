@@ -320,7 +320,7 @@ def logs(
 ) -> None:
     """Show recent calls (of function NAME, or all) from the invocation history."""
     config = config_module.load(config_path)
-    history = History(Store(config.state_path), config.history, NullReporter())
+    history = History(config.state_path.parent, config.history, NullReporter())
     last = 0
     color = _is_terminal()
     while True:

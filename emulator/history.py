@@ -13,6 +13,7 @@ import queue
 import sqlite3
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .config import HistoryConfig
@@ -20,6 +21,20 @@ from .reporter import Invocation, Reporter
 from .store import Store
 
 QUEUE_SIZE = 10_000
+# History has its own database file next to state.db: its constant writes then
+# never slow down or invalidate the reads of keys and tokens on the hot path.
+MIGRATIONS = (
+    """
+    CREATE TABLE invocations (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at REAL NOT NULL,
+        function TEXT NOT NULL,
+        data TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX invocations_by_function ON invocations (function, id)",
+)
+FILE_NAME = "history.db"
 _STOP = None
 
 
@@ -37,8 +52,8 @@ class Recorded:
 
 
 class History:
-    def __init__(self, store: Store, config: HistoryConfig, reporter: Reporter) -> None:
-        self.store = store
+    def __init__(self, folder: Path, config: HistoryConfig, reporter: Reporter) -> None:
+        self.store = Store(folder / FILE_NAME, MIGRATIONS)
         self.config = config
         self.reporter = reporter
         self.dropped = 0

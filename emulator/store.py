@@ -30,21 +30,13 @@ MIGRATIONS: tuple[str, ...] = (
         revoked_at REAL
     )
     """,
-    """
-    CREATE TABLE invocations (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        at REAL NOT NULL,
-        function TEXT NOT NULL,
-        data TEXT NOT NULL
-    )
-    """,
-    "CREATE INDEX invocations_by_function ON invocations (function, id)",
 )
 
 
 class Store:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, migrations: tuple[str, ...] = MIGRATIONS) -> None:
         self.path = path
+        self.migrations = migrations
         self._local = threading.local()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -80,6 +72,6 @@ class Store:
 
     def _migrate(self, db: sqlite3.Connection) -> None:
         done = db.execute("PRAGMA user_version").fetchone()[0]
-        for number, sql in enumerate(MIGRATIONS[done:], start=done + 1):
+        for number, sql in enumerate(self.migrations[done:], start=done + 1):
             db.execute(sql)
             db.execute(f"PRAGMA user_version = {number}")

@@ -7,7 +7,6 @@ from werkzeug.test import Client
 from emulator.config import HistoryConfig
 from emulator.history import History
 from emulator.reporter import Invocation, NullReporter
-from emulator.store import Store
 
 
 def record(n: int, function: str = "f") -> Invocation:
@@ -20,9 +19,7 @@ def record(n: int, function: str = "f") -> Invocation:
 
 @pytest.fixture
 def history(tmp_path):
-    made = History(
-        Store(tmp_path / "s.db"), HistoryConfig(keep=5, body_bytes=10), NullReporter()
-    )
+    made = History(tmp_path, HistoryConfig(keep=5, body_bytes=10), NullReporter())
     yield made
     made.close()
 
@@ -64,7 +61,7 @@ def test_long_bodies_are_cut_with_a_note(history):
 
 
 def test_keep_zero_records_nothing(tmp_path):
-    history = History(Store(tmp_path / "s.db"), HistoryConfig(keep=0), NullReporter())
+    history = History(tmp_path, HistoryConfig(keep=0), NullReporter())
     history.record(record(1))
     history.flush()
     assert history.list() == []
@@ -77,9 +74,8 @@ def test_a_write_failure_is_a_note_never_an_error(tmp_path):
         def note(self, text):
             notes.append(text)
 
-    store = Store(tmp_path / "s.db")
-    history = History(store, HistoryConfig(), Notes())
-    store.connection().execute("DROP TABLE invocations")
+    history = History(tmp_path, HistoryConfig(), Notes())
+    history.store.connection().execute("DROP TABLE invocations")
     history.record(record(1))  # does not raise
     history.flush()
     history.close()
@@ -126,7 +122,7 @@ def test_history_stays_bounded_across_calls(project, write_function, make_app):
     for _ in range(10):
         client.get(execute_url("hello"))
     app.history.flush()
-    count = sqlite3.connect(app.config.state_path).execute(
+    count = sqlite3.connect(app.history.store.path).execute(
         "SELECT COUNT(*) FROM invocations"
     )
     assert count.fetchone()[0] == 3
