@@ -113,7 +113,7 @@ class Emulator:
             return responses.error(exc)
         # The WSGI top level: a bug of ours becomes a 500 envelope and a console
         # note with the traceback, never a traceback sent to the caller.
-        except Exception:
+        except Exception:  # noqa: BLE001
             self.reporter.note(traceback.format_exc())
             return responses.error(
                 EmulatorError(

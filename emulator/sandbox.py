@@ -134,7 +134,7 @@ def run(
         plain = to_plain(value)
     # The sandbox boundary: whatever the script raises, SystemExit and
     # KeyboardInterrupt included, becomes an outcome and never reaches the server.
-    except BaseException as exc:
+    except BaseException as exc:  # noqa: BLE001
         problem = _runtime_problem(exc, filename)
         return capture.outcome(None, _elapsed(started), problem)
     return capture.outcome(plain, _elapsed(started), None)

@@ -1,0 +1,126 @@
+"""Several server processes on one listening socket (`serve --processes N`).
+
+The parent binds the socket, forks N children and supervises them: a child
+that dies is replaced; Ctrl-C or SIGTERM stops them all. Each child builds its
+own app (own SQLite connections, own function workers) and accepts from the
+shared socket, so the kernel spreads connections over the children. Keys,
+tokens and history agree across children because they live in the SQLite
+store, which every child opens itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import time
+import traceback
+from collections.abc import Callable
+from types import FrameType
+
+Echo = Callable[[str], None]
+RESTART_PAUSE = 0.5  # seconds between restarts of a crashing child, so it cannot spin
+
+
+def listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.set_inheritable(True)
+    return sock
+
+
+class Supervisor:
+    def __init__(self, processes: int, child: Callable[[], None], echo: Echo) -> None:
+        self.processes = processes
+        self.child = child
+        self.echo = echo
+        self.children: set[int] = set()
+        self.stopping = False
+
+    def run(self) -> None:
+        previous = {
+            s: signal.signal(s, self._stop) for s in (signal.SIGINT, signal.SIGTERM)
+        }
+        try:
+            for _ in range(self.processes):
+                self._fork()
+            self._supervise()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            self._terminate()
+
+    def _fork(self) -> None:
+        pid = os.fork()
+        if pid == 0:
+            self._become_child()
+        self.children.add(pid)
+
+    def _become_child(self) -> None:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+        code = 0
+        try:
+            self.child()
+        except KeyboardInterrupt:
+            pass
+        # A child must never return into the parent's code, whatever happens.
+        except BaseException:  # noqa: BLE001
+            traceback.print_exc()
+            code = 1
+        os._exit(code)
+
+    def _supervise(self) -> None:
+        while self.children:
+            try:
+                pid, status = os.wait()
+            except ChildProcessError:
+                return
+            except InterruptedError:
+                continue
+            self.children.discard(pid)
+            if not self.stopping:
+                self.echo(
+                    f"server process {pid} exited ({_describe(status)}); starting another"
+                )
+                time.sleep(RESTART_PAUSE)
+                self._fork()
+
+    def _stop(self, signum: int, frame: FrameType | None) -> None:
+        self.stopping = True
+        for pid in list(self.children):
+            _kill(pid, signal.SIGTERM)
+
+    def _terminate(self) -> None:
+        deadline = time.monotonic() + 10
+        for pid in list(self.children):
+            _kill(pid, signal.SIGTERM)
+        while self.children and time.monotonic() < deadline:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                time.sleep(0.05)
+            self.children.discard(pid)
+        for pid in self.children:
+            _kill(pid, signal.SIGKILL)
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _kill(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, sig)
+
+
+def _describe(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"killed by signal {os.WTERMSIG(status)}"
+    return f"exit code {os.waitstatus_to_exitcode(status)}"
