@@ -12,13 +12,15 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from . import arguments, crm_request, errors, responses
+from . import arguments, crm_request, errors, oauth, responses
+from .accounts import Accounts
 from .apikeys import KeyStore
-from .auth import APIKEY, OAUTH, ApiKeyAuth, Authenticator, Chain, Principal
+from .auth import APIKEY, OAUTH, ApiKeyAuth, Authenticator, Chain, OAuthAuth, Principal
 from .clock import Clock
 from .config import Config
+from .control import ClockEndpoint
 from .devapi import DevApi
-from .errors import EmulatorError
+from .errors import AccountsError, EmulatorError, PageError
 from .history import History
 from .outcome import Outcome
 from .registry import Registry, Script
@@ -69,8 +71,8 @@ class Emulator:
     ) -> None:
         self.config = config
         self.reporter = reporter or NullReporter()
-        self.clock = clock or Clock()
         self.store = Store(config.state_path)
+        self.clock = clock or Clock(self.store)
         self.keys = KeyStore(self.store, self.clock)
         self.keys.seed(
             config.api_keys, [config.user(k.user).id for k in config.api_keys]
@@ -79,13 +81,22 @@ class Emulator:
         self.registry.load_all()
         self.runner = runner or InProcessRunner(config.entry_point)
         self.history = History(config.state_path.parent, config.history, self.reporter)
+        self.issuer = oauth.build(config, self.store, self.clock)
+        self.accounts = Accounts(self.issuer, config)
         self.authenticators: dict[str, Authenticator] = {
-            APIKEY: ApiKeyAuth(self.keys, config)
+            APIKEY: ApiKeyAuth(self.keys, config),
+            OAUTH: OAuthAuth(self.issuer, config),
         }
         self.auth = Chain(self.authenticators)
         self.devapi = DevApi(self.registry, self.history)
+        clock_endpoint = ClockEndpoint(self.clock, config.oauth.clock_endpoint)
         self.url_map = Map(
-            [Rule(EXECUTE_PATH, endpoint="execute"), *self.devapi.rules()],
+            [
+                Rule(EXECUTE_PATH, endpoint="execute"),
+                *self.devapi.rules(),
+                *self.accounts.rules(),
+                *clock_endpoint.rules(),
+            ],
             strict_slashes=False,
         )
 
@@ -110,6 +121,11 @@ class Emulator:
             response: Response = view(request, **values)
             return response
         except EmulatorError as exc:
+            if isinstance(exc, AccountsError | PageError):
+                self.reporter.note(
+                    f"{request.method} {request.path} -> {exc.status} {exc.code}: "
+                    f"{exc.message}"
+                )
             return responses.error(exc)
         # The WSGI top level: a bug of ours becomes a 500 envelope and a console
         # note with the traceback, never a traceback sent to the caller.

@@ -8,6 +8,7 @@ drive coercion. Pure: no I/O.
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable
@@ -44,7 +45,7 @@ def _arguments_json(params: dict[str, Any]) -> dict[str, Any]:
     if raw is None:
         return {}
     try:
-        packed = json.loads(raw) if isinstance(raw, str) else raw
+        packed = _packed(raw) if isinstance(raw, str) else raw
     except ValueError as exc:
         raise BadRequest(
             f"the 'arguments' parameter must be a JSON object such as "
@@ -58,6 +59,19 @@ def _arguments_json(params: dict[str, Any]) -> dict[str, Any]:
             details={"argument": ARGUMENTS_PARAM, "value": raw},
         )
     return packed
+
+
+def _packed(raw: str) -> Any:
+    """JSON text; failing that a Python literal, because Zoho's Python SDK
+    (zohocrmsdk8-0) sends `arguments` as `str(dict)`: `{'name': 'Ada'}`.
+    `literal_eval` evaluates literals only, never code."""
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        try:
+            return ast.literal_eval(raw.strip())
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            raise exc from None
 
 
 def coerce(param: Param, value: Any) -> Any:

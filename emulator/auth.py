@@ -7,20 +7,26 @@ Zoho's envelope in `app`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from werkzeug.wrappers import Request
 
-from . import errors
+from . import errors, grants, scopes, tokens
 from .apikeys import KeyStore
 from .config import Config, UserConfig
 from .errors import AuthError, ConfigError
+from .grants import TokenRecord
+from .oauth import Issuer
 from .tokens import ZAPIKEY
 
 AUTH_TYPE = "auth_type"
 APIKEY = "apikey"
 OAUTH = "oauth"
+ZOHO_SCHEME = "Zoho-oauthtoken"
+BEARER = "Bearer"
+TOKEN_SHAPE = re.compile(r"^\d{4}\.[0-9a-f]{32}\.[0-9a-f]{32}$")
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,114 @@ class ApiKeyAuth:
                 "hint": "add &zapikey=<key> to the URL; 'zcrm-emulator keys list' shows the keys"
             },
         )
+
+
+class OAuthAuth:
+    """`auth_type=oauth` + `Authorization: Zoho-oauthtoken <access token>` (Zoho).
+
+    GET needs ZohoCRM.functions.execute.READ, POST needs ...CREATE (Zoho).
+    """
+
+    def __init__(self, issuer: Issuer, config: Config) -> None:
+        self.issuer = issuer
+        self.config = config
+
+    def authenticate(self, request: Request) -> Principal:
+        secret = self._token(request)
+        record = self.issuer.inspect(secret)
+        problem = self._problem(secret, record, request)
+        if problem or record is None:
+            raise invalid_token(problem)
+        try:
+            user = self.config.user(record.user_id)
+        except ConfigError:
+            raise invalid_token(
+                f"the token's user {record.user_id} is no longer in config.yaml; "
+                f"get a new token for one of the emulated users"
+            ) from None
+        needed = scopes.READ_SCOPE if request.method == "GET" else scopes.CREATE_SCOPE
+        if not scopes.scope_allows(record.scopes, needed, self.config.oauth.all_scopes):
+            raise AuthError(
+                "invalid oauth scope to access this URL",
+                code=errors.OAUTH_SCOPE_MISMATCH,
+                details={
+                    "hint": f"{request.method} needs the scope {needed}; the token has "
+                    f"{', '.join(record.scopes) or 'none'}. Get a token with that scope."
+                },
+            )
+        return Principal(user, OAUTH, frozenset(record.scopes))
+
+    def _token(self, request: Request) -> str:
+        header = request.headers.get("Authorization", "").strip()
+        scheme, _, token = header.partition(" ")
+        schemes = [ZOHO_SCHEME.lower()]
+        if self.config.oauth.accept_bearer:
+            schemes.append(BEARER.lower())
+        if scheme.lower() in schemes and token.strip():
+            return token.strip()
+        found = f"'{tokens.mask(header)}'" if header else "no Authorization header"
+        return_hint = (
+            f"send the header 'Authorization: {ZOHO_SCHEME} <access token>'; found "
+            f"{found}"
+        )
+        if scheme.lower() == BEARER.lower():
+            return_hint += " (Bearer is accepted only with oauth.accept_bearer: true)"
+        raise authentication_failed(return_hint)
+
+    def _problem(
+        self, secret: str, record: TokenRecord | None, request: Request
+    ) -> str:
+        where = (
+            f"from the consent page at {request.host_url}oauth/v2/auth or with "
+            f"'zcrm-emulator token --scope {scopes.READ_SCOPE},{scopes.CREATE_SCOPE}'"
+        )
+        local = f"get a local one {where}"
+        if record is None:
+            if secret.startswith(tokens.API_KEY_PREFIX + "."):
+                return "this is an API key; call with auth_type=apikey&zapikey=<key>"
+            if not TOKEN_SHAPE.match(secret):
+                return (
+                    f"expected an access token like 1000.<32 hex>.<32 hex>; found "
+                    f"'{tokens.mask(secret)}'; {local}"
+                )
+            return (
+                f"this token was not issued by this emulator (a token from Zoho's own "
+                f"accounts server works only there; a reset state database forgets "
+                f"tokens); {local}"
+            )
+        now = self.issuer.clock.now()
+        if record.kind != grants.ACCESS:
+            return (
+                "this is a refresh token; exchange it for an access token with "
+                "POST /oauth/v2/token and grant_type=refresh_token"
+            )
+        if record.revoked_at is not None:
+            return f"the access token was {_revoked(record.revoked_reason)}; get a new one {where}"
+        if record.expired(now):
+            assert record.expires_at is not None
+            return (
+                f"the access token expired {now - record.expires_at:.0f} s ago "
+                f"(tokens live {record.expires_at - record.created_at:.0f} s); get a new "
+                f"one with grant_type=refresh_token"
+            )
+        return ""
+
+
+def invalid_token(hint: str) -> AuthError:
+    return AuthError(
+        "invalid oauth token", code=errors.INVALID_TOKEN, details={"hint": hint}
+    )
+
+
+def _revoked(reason: str | None) -> str:
+    return {
+        "evicted": "evicted: its refresh token made more live access tokens than "
+        "oauth.throttle.live_access_tokens allows, and the oldest go first",
+        "refresh_revoked": "revoked with its refresh token",
+        "refresh_evicted": "revoked with its refresh token, evicted by the "
+        "refresh-tokens-per-user limit",
+        "client_removed": "revoked when its OAuth client was removed",
+    }.get(reason or "", "revoked")
 
 
 class Chain:

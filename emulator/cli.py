@@ -16,16 +16,21 @@ from typing import Any
 
 import click
 
-from . import __version__, scaffold, server
+from . import __version__, oauth, scaffold, server
 from . import config as config_module
+from . import scopes as scopes_module
+from .accounts import TOKEN_PATH
 from .apikeys import KeyStore
-from .clock import Clock
+from .clients import Client
+from .clock import Clock, parse_duration
 from .config import Config
-from .errors import EmulatorError
+from .control import clock_state
+from .errors import EmulatorError, UsageError
 from .history import History
 from .invoker import Invoker
 from .registry import Registry
 from .reporter import NullReporter, format_invocation
+from .responses import dumps
 from .store import Store
 
 
@@ -122,7 +127,8 @@ def keys() -> None:
 
 
 def _keystore(config: Config) -> KeyStore:
-    keystore = KeyStore(Store(config.state_path), Clock())
+    store = Store(config.state_path)
+    keystore = KeyStore(store, Clock(store))
     keystore.seed(config.api_keys, [config.user(k.user).id for k in config.api_keys])
     return keystore
 
@@ -368,3 +374,200 @@ def init(directory: Path) -> None:
     click.echo(
         f"next: {go}zcrm-emulator serve    (and: pytest, to run the example test)"
     )
+
+
+# -- OAuth: clients, tokens, the clock ---------------------------------------
+
+SELF_CLIENT_NAME = "Self Client"
+DEFAULT_SCOPES = f"{scopes_module.READ_SCOPE},{scopes_module.CREATE_SCOPE}"
+
+
+def _issuer(config: Config) -> oauth.Issuer:
+    store = Store(config.state_path)
+    return oauth.build(config, store, Clock(store))
+
+
+def _base(config: Config) -> str:
+    return server.base_url(config.server.host, config.server.port)
+
+
+@main.group(cls=Group)
+def clients() -> None:
+    """Manage OAuth clients of the emulated Zoho Accounts."""
+
+
+@clients.command("add")
+@config_option
+@click.option("--name", required=True, help="Shown on the consent page.")
+@click.option(
+    "--redirect-uri",
+    "redirect_uris",
+    multiple=True,
+    help="Where the consent page sends the code (repeat for several).",
+)
+@click.option(
+    "--user",
+    default="",
+    help="User for client_credentials tokens (default: the first user).",
+)
+def clients_add(
+    config_path: Path, name: str, redirect_uris: tuple[str, ...], user: str
+) -> None:
+    """Register a client and print its id and secret (the secret only now)."""
+    config = config_module.load(config_path)
+    client, secret = _issuer(config).clients.add(
+        name, redirect_uris, config.user(user).id
+    )
+    click.echo(f"OAuth client {client.title} (the secret is shown once, keep it):")
+    click.echo(f"client_id:     {client.client_id}")
+    click.echo(f"client_secret: {secret}")
+    for uri in client.redirect_uris:
+        click.echo(f"redirect_uri:  {uri}")
+
+
+@clients.command("list")
+@config_option
+def clients_list(config_path: Path) -> None:
+    """List the OAuth clients (secrets are never shown again)."""
+    config = config_module.load(config_path)
+    rows = _issuer(config).clients.list()
+    if not rows:
+        click.echo("no OAuth clients yet; 'zcrm-emulator clients add' makes one")
+    for client in rows:
+        source = "config.yaml" if client.seeded else "added"
+        uris = ", ".join(client.redirect_uris) or "no redirect URIs"
+        click.echo(f"{client.client_id}  {client.title}  [{source}]  {uris}")
+
+
+@clients.command("remove")
+@config_option
+@click.argument("client_id")
+def clients_remove(config_path: Path, client_id: str) -> None:
+    """Remove a client added with 'clients add'; its tokens stop working at once."""
+    config = config_module.load(config_path)
+    client = _issuer(config).clients.remove(client_id)
+    click.echo(
+        f"removed client {client.client_id} ({client.title}); its tokens are revoked"
+    )
+
+
+@main.command()
+@config_option
+@click.option(
+    "--scope",
+    "scope_text",
+    default=DEFAULT_SCOPES,
+    show_default=True,
+    help="Comma-separated scopes.",
+)
+@click.option("--user", default="", help="E-mail or id (default: the first user).")
+@click.option(
+    "--client", "client_id", default="", help="Client id (default: the first client)."
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print Zoho's token response as JSON only."
+)
+def token(
+    config_path: Path, scope_text: str, user: str, client_id: str, as_json: bool
+) -> None:
+    """Print an access and refresh token pair, as Zoho's Self Client does."""
+    config = config_module.load(config_path)
+    issuer = _issuer(config)
+    owner = config.user(user)
+    scopes = scopes_module.parse_scopes(scope_text)
+    if not scopes:
+        raise UsageError("expected at least one scope in --scope; found none.")
+    client, secret = _token_client(issuer, client_id)
+    issued = issuer.self_client(client, owner.id, scopes)
+    base = config.oauth.api_domain or _base(config)
+    if as_json:
+        click.echo(dumps(issued.body(base)))
+        return
+    if secret:
+        click.echo(
+            f"Created the OAuth client '{SELF_CLIENT_NAME}' (secret shown once):"
+        )
+        click.echo(f"client_id:     {client.client_id}")
+        click.echo(f"client_secret: {secret}")
+    click.echo(
+        f"Tokens for {owner.full_name} <{owner.email}>, client {client.title}, "
+        f"scopes {' '.join(scopes)}:"
+    )
+    click.echo(f"access_token:  {issued.access_token}  (lives {issued.expires_in} s)")
+    click.echo(f"refresh_token: {issued.refresh_token}")
+    click.echo("Call a function with it:")
+    click.echo(
+        f"  curl -H 'Authorization: Zoho-oauthtoken {issued.access_token}' "
+        f"'{server.execute_url(base, 'hello')}?auth_type=oauth'"
+    )
+    accounts = config.oauth.accounts_url or _base(config)
+    shown = next(
+        (
+            c.client_secret
+            for c in config.oauth.clients
+            if c.client_id == client.client_id
+        ),
+        "<client secret>",
+    )
+    click.echo("Refresh it:")
+    click.echo(
+        f"  curl -X POST '{accounts}{TOKEN_PATH}' -d grant_type=refresh_token "
+        f"-d client_id={client.client_id} -d client_secret={secret or shown} "
+        f"-d refresh_token={issued.refresh_token}"
+    )
+
+
+def _token_client(issuer: oauth.Issuer, client_id: str) -> tuple[Client, str]:
+    """The client to issue for, and its secret when it was made just now."""
+    if client_id:
+        client = issuer.clients.get(client_id)
+        if client is None:
+            raise UsageError(
+                f"no OAuth client '{client_id}'. Run 'zcrm-emulator clients list' to "
+                f"see the clients, or leave --client out to use the first one."
+            )
+        return client, ""
+    existing = issuer.clients.list()
+    if existing:
+        return existing[0], ""
+    return issuer.clients.add(SELF_CLIENT_NAME, (), "")
+
+
+@main.group(cls=Group)
+def clock() -> None:
+    """Show or move the emulated clock (token and code expiry follow it)."""
+
+
+def _clock(config_path: Path) -> Clock:
+    return Clock(Store(config_module.load(config_path).state_path))
+
+
+def _show_clock(the_clock: Clock) -> None:
+    state = clock_state(the_clock)
+    click.echo(f"emulated time {state['time']} (offset {state['offset_seconds']:g} s)")
+
+
+@clock.command("show")
+@config_option
+def clock_show(config_path: Path) -> None:
+    """Print the emulated time and its offset from the wall clock."""
+    _show_clock(_clock(config_path))
+
+
+@clock.command("advance")
+@config_option
+@click.argument("duration")
+def clock_advance(config_path: Path, duration: str) -> None:
+    """Move the clock forward by DURATION (90, 90s, 15m, 1h, 2d) for every server."""
+    the_clock = _clock(config_path)
+    the_clock.advance(parse_duration(duration))
+    _show_clock(the_clock)
+
+
+@clock.command("reset")
+@config_option
+def clock_reset(config_path: Path) -> None:
+    """Set the clock back to the wall time."""
+    the_clock = _clock(config_path)
+    the_clock.reset()
+    _show_clock(the_clock)

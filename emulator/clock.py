@@ -1,18 +1,81 @@
-"""The one source of time for the store and the token issuer."""
+"""The one source of time for the store and the token issuer.
+
+The time is the wall clock plus an offset. The offset lives in the store, so
+every server process of a project and the CLI agree on it: moving the clock
+forward (`zcrm-emulator clock advance 1h`, or the emulator-only endpoint) makes
+tokens expire everywhere at once, without waiting. A clock without a store keeps
+its offset in memory (unit tests, one-off tools).
+"""
 
 from __future__ import annotations
 
+import re
 import time
+from collections.abc import Callable
+
+from .errors import UsageError
+from .store import Store
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 class Clock:
-    """Wall-clock time plus an offset, so tests and demos can move time forward."""
+    """Wall-clock time plus an offset that only moves forward (or back to zero)."""
 
-    def __init__(self, offset: float = 0.0) -> None:
-        self.offset = offset
+    def __init__(
+        self, store: Store | None = None, *, wall: Callable[[], float] = time.time
+    ) -> None:
+        self.store = store
+        self.wall = wall
+        self._offset = 0.0
 
     def now(self) -> float:
-        return time.time() + self.offset
+        return self.wall() + self.offset()
 
-    def advance(self, seconds: float) -> None:
-        self.offset += seconds
+    def offset(self) -> float:
+        if self.store is None:
+            return self._offset
+        row = (
+            self.store.connection()
+            .execute("SELECT offset_seconds FROM clock WHERE id = 1")
+            .fetchone()
+        )
+        return float(row[0]) if row else 0.0
+
+    def advance(self, seconds: float) -> float:
+        """Move the clock forward by `seconds`; return the new offset."""
+        if seconds < 0:
+            raise UsageError(
+                f"the clock only moves forward; found {seconds:g} seconds. Pass a "
+                f"positive duration, or reset the clock to the wall time."
+            )
+        return self._set(lambda current: current + seconds)
+
+    def reset(self) -> float:
+        """Back to the wall time (offset zero)."""
+        return self._set(lambda _: 0.0)
+
+    def _set(self, change: Callable[[float], float]) -> float:
+        if self.store is None:
+            self._offset = change(self._offset)
+            return self._offset
+        with self.store.transaction() as db:
+            row = db.execute("SELECT offset_seconds FROM clock WHERE id = 1").fetchone()
+            offset = change(float(row[0]) if row else 0.0)
+            db.execute(
+                "INSERT INTO clock (id, offset_seconds) VALUES (1, ?)"
+                " ON CONFLICT (id) DO UPDATE SET offset_seconds = excluded.offset_seconds",
+                (offset,),
+            )
+        return offset
+
+
+def parse_duration(text: str) -> float:
+    """`90`, `90s`, `15m`, `1h`, `2d` -> seconds."""
+    match = _DURATION.match(text)
+    if not match:
+        raise UsageError(
+            f"expected a duration such as 90, 90s, 15m, 1h or 2d; found '{text}'."
+        )
+    return float(match.group(1)) * _UNITS[match.group(2)]

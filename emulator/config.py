@@ -21,6 +21,8 @@ from .errors import ConfigError
 DEFAULT_FILE = "config.yaml"
 API_KEY_PATTERN = re.compile(r"^1003\.[0-9a-f]{32}\.[0-9a-f]{32}$")
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+CLIENT_ID_PATTERN = re.compile(r"^1000\.[A-Z0-9]{30}$")
+CLIENT_SECRET_PATTERN = re.compile(r"^[0-9a-f]{32,64}$")
 
 
 def _port(value: int) -> str | None:
@@ -123,6 +125,77 @@ class LimitsConfig:
     )
 
 
+def _client_id(value: str) -> str | None:
+    if CLIENT_ID_PATTERN.match(value):
+        return None
+    return (
+        "Zoho client ids look like 1000.<30 upper-case letters or digits>; "
+        "run 'zcrm-emulator clients add' to make one."
+    )
+
+
+def _client_secret(value: str) -> str | None:
+    if CLIENT_SECRET_PATTERN.match(value):
+        return None
+    return (
+        "Zoho client secrets are 32 to 64 lower-case hex digits; "
+        "run 'zcrm-emulator clients add' to make a client with one."
+    )
+
+
+def _seconds(value: int) -> str | None:
+    return None if value > 0 else "Use a number of seconds above zero."
+
+
+def _limit(value: int) -> str | None:
+    return None if value >= 0 else "Use a whole number; 0 turns the limit off."
+
+
+@dataclass(frozen=True)
+class OAuthClientConfig:
+    client_id: str = field(metadata={"check": _client_id, "allowed": "a client id"})
+    client_secret: str = field(
+        repr=False, metadata={"check": _client_secret, "allowed": "a client secret"}
+    )
+    name: str = ""
+    redirect_uris: tuple[str, ...] = ()
+    user: str = ""
+
+
+@dataclass(frozen=True)
+class ThrottleConfig:
+    access_tokens_per_refresh_token: int = field(
+        default=10, metadata={"check": _limit, "allowed": "a count (0: no limit)"}
+    )
+    window_seconds: int = field(
+        default=600, metadata={"check": _seconds, "allowed": "seconds above zero"}
+    )
+    live_access_tokens: int = field(
+        default=15, metadata={"check": _limit, "allowed": "a count (0: no limit)"}
+    )
+    refresh_tokens_per_user: int = field(
+        default=20, metadata={"check": _limit, "allowed": "a count (0: no limit)"}
+    )
+
+
+@dataclass(frozen=True)
+class OAuthConfig:
+    clients: tuple[OAuthClientConfig, ...] = ()
+    token_lifetime: int = field(
+        default=3600, metadata={"check": _seconds, "allowed": "seconds above zero"}
+    )
+    code_lifetime: int = field(
+        default=120, metadata={"check": _seconds, "allowed": "seconds above zero"}
+    )
+    throttle: ThrottleConfig = field(default_factory=ThrottleConfig)
+    accept_bearer: bool = False
+    all_scopes: bool = True
+    clock_endpoint: bool = False
+    api_domain: str = ""
+    accounts_url: str = ""
+    location: str = "us"
+
+
 @dataclass(frozen=True)
 class HistoryConfig:
     keep: int = field(
@@ -149,6 +222,7 @@ class Config:
     functions: dict[str, FunctionConfig] = field(default_factory=dict)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     history: HistoryConfig = field(default_factory=HistoryConfig)
+    oauth: OAuthConfig = field(default_factory=OAuthConfig)
     root: Path = field(default=Path("."), metadata={"internal": True})
     source: str = field(default=DEFAULT_FILE, metadata={"internal": True})
 
@@ -227,3 +301,34 @@ def _check_references(config: Config) -> None:
             raise ConfigError(
                 f"{config.source}: api_keys[{i}].user: {exc.message}"
             ) from exc
+    _check_oauth(config)
+
+
+def _check_oauth(config: Config) -> None:
+    seen: set[str] = set()
+    for i, client in enumerate(config.oauth.clients):
+        where = f"{config.source}: oauth.clients[{i}]"
+        if client.client_id in seen:
+            raise ConfigError(
+                f"{where}.client_id: '{client.client_id}' is used by two clients. "
+                f"Give each client its own id."
+            )
+        seen.add(client.client_id)
+        for j, uri in enumerate(client.redirect_uris):
+            if not uri.startswith(("http://", "https://")):
+                raise ConfigError(
+                    f"{where}.redirect_uris[{j}]: expected a URL starting with http:// "
+                    f"or https:// (Zoho's rule); found '{uri}'. Write the full URL your "
+                    f"app listens on, such as http://localhost:9000/callback."
+                )
+        try:
+            config.user(client.user)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}.user: {exc.message}") from exc
+    for key in ("api_domain", "accounts_url"):
+        value = getattr(config.oauth, key)
+        if value and not value.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"{config.source}: oauth.{key}: expected a URL starting with http:// or "
+                f"https://; found '{value}'. Leave it out to use the emulator's own URL."
+            )

@@ -65,9 +65,15 @@ def decode(data: bytes, charset: str | None = None) -> str:
 
 def file_content(request: Request) -> str | None:
     upload = request.files.get(FILE_PART)
-    if upload is None:
-        return None
-    return decode(upload.read(), upload.mimetype_params.get("charset"))
+    if upload is not None:
+        return decode(upload.read(), upload.mimetype_params.get("charset"))
+    # Zoho's Python SDK (zohocrmsdk8-0, execute by file) posts the file as
+    # url-encoded form fields, one `inputFile` field per line of the file.
+    if request.mimetype == "application/x-www-form-urlencoded":
+        lines = request.form.getlist(FILE_PART)
+        if lines:
+            return "".join(lines)
+    return None
 
 
 def user_info(principal: Principal, org: OrgConfig) -> dict[str, Any]:

@@ -97,3 +97,36 @@ class LimitReached(EmulatorError):
 class TooLarge(EmulatorError):
     status = 413
     code = REQUEST_ENTITY_TOO_LARGE
+
+
+class AccountsError(EmulatorError):
+    """An answer of the fake Zoho Accounts token endpoints.
+
+    Zoho answers these with HTTP 200 and a body such as `{"error": "invalid_code"}`,
+    so `body` is sent as is; `message` (what was expected, what was found, how to
+    fix it) goes to the X-Emulator-Hint header and to the console.
+    """
+
+    status = 200
+
+    def __init__(
+        self,
+        error: str,
+        message: str,
+        *,
+        status: int = 200,
+        body: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message, status=status, code=error)
+        self.body: dict[str, Any] = body if body is not None else {"error": error}
+
+
+class PageError(EmulatorError):
+    """An error of the consent page, shown as an HTML page and never a redirect."""
+
+    status = 400
+    code = "invalid_request"
+
+    def __init__(self, title: str, message: str, *, status: int = 400) -> None:
+        super().__init__(message, status=status)
+        self.title = title

@@ -7,7 +7,14 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from .errors import EmulatorError, FunctionExecutionError, LimitReached
+from . import pages
+from .errors import (
+    AccountsError,
+    EmulatorError,
+    FunctionExecutionError,
+    LimitReached,
+    PageError,
+)
 from .outcome import Outcome
 
 JSON_TYPE = "application/json;charset=UTF-8"
@@ -15,6 +22,9 @@ CUSTOM_DEFAULT_TYPE = "application/json;charset=utf-8"
 CUSTOM_KEY = "crmAPIResponse"
 SUCCESS_MESSAGE = "function executed successfully"
 NO_BODY_STATUSES = (204, 304)
+# Zoho's token endpoint answers errors with a bare {"error": ...}; the emulator
+# says what went wrong in this header (and on the console).
+HINT_HEADER = "X-Emulator-Hint"
 
 
 def dumps(value: Any) -> str:
@@ -36,7 +46,19 @@ def error_envelope(exc: EmulatorError) -> dict[str, Any]:
 
 
 def error(exc: EmulatorError) -> Response:
+    """The one place where an error becomes a response."""
+    if isinstance(exc, AccountsError):
+        response = json_response(exc.body, exc.status)
+        response.headers[HINT_HEADER] = header_text(exc.message)
+        return response
+    if isinstance(exc, PageError):
+        return pages.error_page(exc)
     return json_response(error_envelope(exc), exc.status)
+
+
+def header_text(text: str) -> str:
+    """`text` made safe for an HTTP header: one line, ASCII."""
+    return " ".join(text.split()).encode("ascii", "replace").decode("ascii")
 
 
 def output_text(value: Any) -> str:

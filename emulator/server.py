@@ -9,6 +9,7 @@ from collections.abc import Callable
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from . import tokens
+from .accounts import TOKEN_PATH, consent_url
 from .app import Emulator, create_app
 from .config import Config
 from .errors import ConfigError
@@ -108,7 +109,33 @@ def banner(app: Emulator, base: str, echo: Echo) -> None:
     if key.startswith(tokens.API_KEY_PREFIX + "."):
         echo("Try it:")
         echo(f"  curl '{execute_url(base, example)}?auth_type=apikey&zapikey={key}'")
+    for line in oauth_lines(app, base):
+        echo(line)
     echo("A development tool, not a hosting platform. Ctrl-C stops it.")
+
+
+def oauth_lines(app: Emulator, base: str) -> list[str]:
+    """What a caller needs for OAuth: the accounts URL and a client to use."""
+    accounts_url = app.config.oauth.accounts_url or base
+    lines = [
+        f"OAuth accounts URL: {accounts_url}  (token URL {accounts_url}{TOKEN_PATH})"
+    ]
+    listed = app.issuer.clients.list()
+    if not listed:
+        lines.append(
+            "  no OAuth clients: add one under oauth.clients in config.yaml or with "
+            "'zcrm-emulator clients add'; 'zcrm-emulator token' prints a token pair"
+        )
+        return lines
+    client = listed[0]
+    lines.append(f"  client {client.title}: {client.client_id}")
+    if client.redirect_uris:
+        # Prefer a redirect URI on this server (the sample's callback page).
+        ours = [u for u in client.redirect_uris if u.startswith(base + "/")]
+        redirect_uri = (ours or list(client.redirect_uris))[0]
+        url = consent_url(accounts_url, client.client_id, redirect_uri)
+        lines.append(f"  consent page: {url}")
+    return lines
 
 
 def _key_to_show(app: Emulator) -> str:

@@ -30,6 +30,60 @@ MIGRATIONS: tuple[str, ...] = (
         revoked_at REAL
     )
     """,
+    # The clock's offset (emulator.clock), one row, shared by every process.
+    """
+    CREATE TABLE clock (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        offset_seconds REAL NOT NULL DEFAULT 0
+    )
+    """,
+    # OAuth clients (emulator.clients): seeded from config.yaml or added by the CLI.
+    """
+    CREATE TABLE oauth_clients (
+        client_id TEXT PRIMARY KEY,
+        secret_digest TEXT NOT NULL,
+        name TEXT NOT NULL,
+        redirect_uris TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        seeded INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL
+    )
+    """,
+    # Grant codes (emulator.oauth): single use, short-lived; only hashes are kept.
+    """
+    CREATE TABLE oauth_codes (
+        digest TEXT PRIMARY KEY,
+        client_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        scopes TEXT NOT NULL,
+        redirect_uri TEXT NOT NULL,
+        access_type TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        expires_at REAL NOT NULL,
+        used_at REAL
+    )
+    """,
+    # Access and refresh tokens (emulator.oauth); an access token minted from a
+    # refresh token points at it through parent_id.
+    """
+    CREATE TABLE oauth_tokens (
+        id INTEGER PRIMARY KEY,
+        digest TEXT NOT NULL UNIQUE,
+        masked TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        grant_type TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        scopes TEXT NOT NULL,
+        parent_id INTEGER,
+        created_at REAL NOT NULL,
+        expires_at REAL,
+        revoked_at REAL,
+        revoked_reason TEXT
+    )
+    """,
+    "CREATE INDEX oauth_tokens_parent ON oauth_tokens (parent_id, created_at)",
+    "CREATE INDEX oauth_tokens_user ON oauth_tokens (user_id, kind, created_at)",
 )
 
 

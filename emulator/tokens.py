@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import string
 
 API_KEY_PREFIX = "1003"
 TOKEN_PREFIX = "1000"
 ZAPIKEY = "zapikey"
+_CLIENT_ID_CHARS = string.ascii_uppercase + string.digits
 
 _IN_URL = re.compile(
     r"(?i)((?:^|[?&])(?:zapikey|token|refresh_token|code|client_secret)=)([^&\s]+)"
@@ -18,6 +20,20 @@ _IN_URL = re.compile(
 def make(prefix: str) -> str:
     """A fresh secret such as `1003.<32 hex>.<32 hex>`."""
     return f"{prefix}.{secrets.token_hex(16)}.{secrets.token_hex(16)}"
+
+
+def make_client_id() -> str:
+    """A client id in Zoho's shape: `1000.` and 30 upper-case letters or digits."""
+    return (
+        TOKEN_PREFIX
+        + "."
+        + "".join(secrets.choice(_CLIENT_ID_CHARS) for _ in range(30))
+    )
+
+
+def make_client_secret() -> str:
+    """A client secret in Zoho's shape: 42 lower-case hex digits."""
+    return secrets.token_hex(21)
 
 
 def digest(secret: str) -> str:
