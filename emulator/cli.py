@@ -21,7 +21,6 @@ from . import config as config_module
 from . import scopes as scopes_module
 from .accounts import TOKEN_PATH
 from .apikeys import KeyStore
-from .clients import Client
 from .clock import Clock, parse_duration
 from .config import Config
 from .control import clock_state
@@ -238,10 +237,11 @@ def _when(stamp: float | None) -> str:
 )
 @click.option(
     "--auth",
-    type=click.Choice(["apikey", "none"]),
+    type=click.Choice(["apikey", "oauth", "none"]),
     default="apikey",
     show_default=True,
-    help="How the call authenticates.",
+    help="How the call authenticates: a temporary API key, a temporary OAuth token "
+    "(READ and CREATE scopes), or nothing.",
 )
 @click.option(
     "--user", default="", help="Caller's e-mail or id (default: the first user)."
@@ -378,7 +378,6 @@ def init(directory: Path) -> None:
 
 # -- OAuth: clients, tokens, the clock ---------------------------------------
 
-SELF_CLIENT_NAME = "Self Client"
 DEFAULT_SCOPES = f"{scopes_module.READ_SCOPE},{scopes_module.CREATE_SCOPE}"
 
 
@@ -477,7 +476,7 @@ def token(
     scopes = scopes_module.parse_scopes(scope_text)
     if not scopes:
         raise UsageError("expected at least one scope in --scope; found none.")
-    client, secret = _token_client(issuer, client_id)
+    client, secret = issuer.client_for_tokens(client_id)
     issued = issuer.self_client(client, owner.id, scopes)
     base = config.oauth.api_domain or _base(config)
     if as_json:
@@ -485,7 +484,7 @@ def token(
         return
     if secret:
         click.echo(
-            f"Created the OAuth client '{SELF_CLIENT_NAME}' (secret shown once):"
+            f"Created the OAuth client '{oauth.SELF_CLIENT_NAME}' (secret shown once):"
         )
         click.echo(f"client_id:     {client.client_id}")
         click.echo(f"client_secret: {secret}")
@@ -515,22 +514,6 @@ def token(
         f"-d client_id={client.client_id} -d client_secret={secret or shown} "
         f"-d refresh_token={issued.refresh_token}"
     )
-
-
-def _token_client(issuer: oauth.Issuer, client_id: str) -> tuple[Client, str]:
-    """The client to issue for, and its secret when it was made just now."""
-    if client_id:
-        client = issuer.clients.get(client_id)
-        if client is None:
-            raise UsageError(
-                f"no OAuth client '{client_id}'. Run 'zcrm-emulator clients list' to "
-                f"see the clients, or leave --client out to use the first one."
-            )
-        return client, ""
-    existing = issuer.clients.list()
-    if existing:
-        return existing[0], ""
-    return issuer.clients.add(SELF_CLIENT_NAME, (), "")
 
 
 @main.group(cls=Group)

@@ -14,10 +14,14 @@ from typing import Any
 from werkzeug.test import Client
 
 from .app import Emulator, create_app
-from .auth import APIKEY
+from .auth import APIKEY, OAUTH, ZOHO_SCHEME
 from .config import Config
 from .errors import UsageError
+from .oauth import Issued
 from .reporter import Invocation, NullReporter, Reporter
+from .scopes import CREATE_SCOPE, READ_SCOPE
+
+DEFAULT_SCOPES = (READ_SCOPE, CREATE_SCOPE)
 
 
 @dataclass(frozen=True)
@@ -97,11 +101,16 @@ class Invoker:
         self.app: Emulator = create_app(config, reporter=self.capture, **options)
         self.client = Client(self.app)
         self._keys: dict[str, tuple[int, str]] = {}
+        self._tokens: dict[tuple[str, tuple[str, ...]], Issued] = {}
 
     def close(self) -> None:
         for key_id, _ in self._keys.values():
             self.app.keys.delete(key_id)
+        for issued in self._tokens.values():
+            if issued.refresh_token:
+                self.app.issuer.revoke(issued.refresh_token)
         self._keys.clear()
+        self._tokens.clear()
         self.app.close()
 
     def __enter__(self) -> Invoker:
@@ -118,6 +127,22 @@ class Invoker:
             self._keys[user_id] = (key.id, secret)
         return self._keys[user_id][1]
 
+    def token(self, user: str = "", scopes: tuple[str, ...] | None = None) -> str:
+        """A working access token of `user` with `scopes` (default: READ and CREATE),
+        issued as Zoho's Self Client does; revoked on close."""
+        user_id = self.app.config.user(user).id
+        wanted = tuple(scopes) if scopes is not None else DEFAULT_SCOPES
+        if (user_id, wanted) not in self._tokens:
+            client, _ = self.app.issuer.client_for_tokens()
+            self._tokens[(user_id, wanted)] = self.app.issuer.self_client(
+                client, user_id, wanted
+            )
+        return self._tokens[(user_id, wanted)].access_token
+
+    def advance_clock(self, seconds: float) -> float:
+        """Move the emulated clock forward (token and code expiry follow it)."""
+        return self.app.clock.advance(seconds)
+
     def invoke(
         self,
         name: str,
@@ -130,9 +155,10 @@ class Invoker:
         method: str | None = None,
         auth: str = APIKEY,
         user: str = "",
+        scopes: tuple[str, ...] | None = None,
         version: str = "v2",
     ) -> Result:
-        query, extra_headers = self._auth(auth, user)
+        query, extra_headers = self._auth(auth, user, scopes)
         query.extend((k, _text(v)) for k, v in (params or {}).items())
         all_headers = {**extra_headers, **(headers or {})}
         data: Any = body
@@ -163,13 +189,16 @@ class Invoker:
         )
 
     def _auth(
-        self, auth: str, user: str
+        self, auth: str, user: str, scopes: tuple[str, ...] | None
     ) -> tuple[list[tuple[str, str]], dict[str, str]]:
         if auth == APIKEY:
             return [("auth_type", APIKEY), ("zapikey", self.api_key(user))], {}
+        if auth == OAUTH:
+            header = f"{ZOHO_SCHEME} {self.token(user, scopes)}"
+            return [("auth_type", OAUTH)], {"Authorization": header}
         if auth == "none":
             return [], {}
-        raise UsageError(f"auth must be 'apikey' or 'none'; found '{auth}'")
+        raise UsageError(f"auth must be 'apikey', 'oauth' or 'none'; found '{auth}'")
 
 
 def _text(value: Any) -> str:

@@ -18,7 +18,7 @@ from .clients import Client, ClientStore
 from .clock import Clock
 from .config import Config, OAuthConfig
 from .consent import OFFLINE, AuthRequest
-from .errors import AccountsError
+from .errors import AccountsError, UsageError
 from .grants import ACCESS, PURGE_AFTER, REFRESH, TokenRecord
 from .scopes import parse_scopes
 from .store import Store
@@ -27,6 +27,7 @@ AUTHORIZATION_CODE = "authorization_code"
 REFRESH_TOKEN = "refresh_token"
 CLIENT_CREDENTIALS = "client_credentials"
 SELF_CLIENT = "self_client"
+SELF_CLIENT_NAME = "Self Client"
 GRANT_TYPES = (AUTHORIZATION_CODE, REFRESH_TOKEN, CLIENT_CREDENTIALS)
 
 # Token-endpoint errors. Zoho's own: invalid_client, invalid_code, the throttle
@@ -224,6 +225,22 @@ class Issuer:
                 db, client.client_id, client.user_id, scopes, None, CLIENT_CREDENTIALS
             )
         return Issued(access, None, scopes, self.settings.token_lifetime)
+
+    def client_for_tokens(self, client_id: str = "") -> tuple[Client, str]:
+        """The client named, else the first one, else a new "Self Client"; the
+        secret is returned only when the client was made just now."""
+        if client_id:
+            client = self.clients.get(client_id)
+            if client is None:
+                raise UsageError(
+                    f"no OAuth client '{client_id}'. Run 'zcrm-emulator clients list' to "
+                    f"see the clients, or leave --client out to use the first one."
+                )
+            return client, ""
+        existing = self.clients.list()
+        if existing:
+            return existing[0], ""
+        return self.clients.add(SELF_CLIENT_NAME, (), "")
 
     def self_client(
         self, client: Client, user_id: str, scopes: tuple[str, ...]
