@@ -145,7 +145,7 @@ class Emulator:
         except EmulatorError as exc:
             call.error = exc
             response = responses.error(exc)
-        if call.script is not None:
+        if call.script is not None and call.script.version:
             response.headers[VERSION_HEADER] = call.script.version
         self._report(request, call, response, started)
         return response
@@ -163,7 +163,7 @@ class Emulator:
             )
         body = self._read_body(request)
         call.principal = principal = self.auth.authenticate(request)
-        call.script = script = self._script(call.function, principal)
+        script = self._script(call, principal)
         call.request = crm = crm_request.build(
             request, body, principal, self.config.org
         )
@@ -189,8 +189,11 @@ class Emulator:
             raise too_large from exc
         return body
 
-    def _script(self, name: str, principal: Principal) -> Script:
-        script = self.registry.get(name)
+    def _script(self, call: Call, principal: Principal) -> Script:
+        name = call.function
+        # One lookup per call: the version header names the entry this call used,
+        # even when a reload swaps it meanwhile or the script does not load.
+        call.script = script = self.registry.get(name)
         if script is None:
             known = ", ".join(s.name for s in self.registry.all()) or "none"
             raise not_found(f"no function named '{name}'; the functions are: {known}")

@@ -80,8 +80,19 @@ def main() -> None:
 @click.option(
     "--verbose", "-v", is_flag=True, help="Also show params, body and response."
 )
+@click.option(
+    "--watch/--no-watch",
+    default=True,
+    show_default=True,
+    help="Reload a function script as soon as it is saved.",
+)
 def serve(
-    config_path: Path, host: str | None, port: int | None, quiet: bool, verbose: bool
+    config_path: Path,
+    host: str | None,
+    port: int | None,
+    quiet: bool,
+    verbose: bool,
+    watch: bool,
 ) -> None:
     """Serve the project's functions over HTTP until Ctrl-C."""
     config = config_module.load(config_path)
@@ -92,6 +103,7 @@ def serve(
         echo=click.echo,
         color=_is_terminal(),
         verbosity=0 if quiet else 2 if verbose else 1,
+        watch=watch,
     )
 
 

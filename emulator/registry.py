@@ -49,16 +49,37 @@ def version_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:10]
 
 
+@dataclass(frozen=True)
+class Change:
+    """What `Registry.refresh` did to one name: its entry before and after."""
+
+    name: str
+    before: Script | None
+    after: Script | None
+
+
 def compile_file(path: Path, display: str, entry_point: str) -> Script:
-    name = api_name(path) or path.stem
     try:
         data = path.read_bytes()
+    except OSError as exc:
+        return _unreadable(path, display, exc)
+    return compile_data(path, display, entry_point, data)
+
+
+def compile_data(path: Path, display: str, entry_point: str, data: bytes) -> Script:
+    name = api_name(path) or path.stem
+    try:
         source = data.decode("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        problem = Problem(display, None, f"cannot read the script: {exc}")
-        return Script(name, path, display, "", "", Compiled(None, problems=(problem,)))
+    except UnicodeDecodeError as exc:
+        return _unreadable(path, display, exc)
     compiled = sandbox.compile_script(source, display, entry_point)
     return Script(name, path, display, version_of(data), source, compiled)
+
+
+def _unreadable(path: Path, display: str, exc: Exception) -> Script:
+    name = api_name(path) or path.stem
+    problem = Problem(display, None, f"cannot read the script: {exc}")
+    return Script(name, path, display, "", "", Compiled(None, problems=(problem,)))
 
 
 class Registry:
@@ -90,6 +111,26 @@ class Registry:
             self._scripts[name] = script
         return script
 
+    def refresh(self, path: Path, data: bytes | None = None) -> Change | None:
+        """Bring one function in step with its file; None when nothing changed.
+
+        `data` is the file's content when the caller has read it already.
+        Unlike `reload`, a file whose bytes match the current entry is not
+        compiled again, so repeated events for one save cost a read and a hash.
+        """
+        name = api_name(path)
+        if name is None:
+            return None
+        before = self.get(name)
+        after = self._fresh(path, before, data)
+        if after is None:
+            return Change(name, before, None) if self.remove(name) else None
+        if after is before:
+            return None
+        with self._lock:
+            self._scripts[name] = after
+        return Change(name, before, after)
+
     def remove(self, name: str) -> bool:
         with self._lock:
             return self._scripts.pop(name, None) is not None
@@ -102,8 +143,24 @@ class Registry:
             return sorted(self._scripts.values(), key=lambda s: s.name)
 
     def _compile(self, path: Path) -> Script:
+        return compile_file(path, self._display(path), self.entry_point)
+
+    def _fresh(
+        self, path: Path, current: Script | None, data: bytes | None
+    ) -> Script | None:
+        """The file's script: None when it is gone, `current` when it is unchanged."""
         try:
-            display = str(path.relative_to(self.root))
+            data = path.read_bytes() if data is None else data
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return None
+        except OSError as exc:
+            return _unreadable(path, self._display(path), exc)
+        if current and current.path == path and current.version == version_of(data):
+            return current
+        return compile_data(path, self._display(path), self.entry_point, data)
+
+    def _display(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.root))
         except ValueError:
-            display = str(path)
-        return compile_file(path, display, self.entry_point)
+            return str(path)

@@ -14,6 +14,7 @@ from .app import Emulator, create_app
 from .config import Config
 from .errors import ConfigError
 from .reporter import LineReporter
+from .watcher import Watcher
 
 Echo = Callable[[str], None]
 
@@ -50,6 +51,7 @@ def serve(
     echo: Echo,
     color: bool = False,
     verbosity: int = 1,
+    watch: bool = True,
 ) -> None:
     server_config = dataclasses.replace(
         config.server,
@@ -69,12 +71,17 @@ def serve(
         server_config.host, server_config.port, app, threaded=True,
         request_handler=RedactingHandler,
     )  # fmt: skip
-    banner(app, base_url(server_config.host, http.port), echo)
+    watcher = Watcher.for_app(app) if watch else None
+    if watcher:
+        watcher.start()
+    banner(app, base_url(server_config.host, http.port), echo, watcher)
     try:
         http.serve_forever()
     except KeyboardInterrupt:
         echo("stopping")
     finally:
+        if watcher:
+            watcher.stop()
         http.server_close()
         app.close()
 
@@ -88,7 +95,9 @@ def execute_url(base: str, name: str) -> str:
     return f"{base}/crm/v2/functions/{name}/actions/execute"
 
 
-def banner(app: Emulator, base: str, echo: Echo) -> None:
+def banner(
+    app: Emulator, base: str, echo: Echo, watcher: Watcher | None = None
+) -> None:
     config = app.config
     echo(f"zcrm-emulator serving {config.root} ({config.source})")
     scripts = app.registry.all()
@@ -111,6 +120,10 @@ def banner(app: Emulator, base: str, echo: Echo) -> None:
         echo(f"  curl '{execute_url(base, example)}?auth_type=apikey&zapikey={key}'")
     for line in oauth_lines(app, base):
         echo(line)
+    if watcher:
+        echo(watcher.describe())
+    else:
+        echo("Not watching for changes (--no-watch): restart to load edited scripts.")
     echo("A development tool, not a hosting platform. Ctrl-C stops it.")
 
 
