@@ -164,15 +164,23 @@ def project(folder: Path) -> Path:
     return folder
 
 
+STYLES = {"in place": write_in_place, "temp + rename": write_and_rename}
+BASELINE = "one call, no save"
+
+
 def reload_latency(saves: int, pause: float, timeout: float) -> dict[str, list[float]]:
-    styles = {"in place": write_in_place, "temp + rename": write_and_rename}
-    results: dict[str, list[float]] = {name: [] for name in styles}
+    styles = STYLES
+    results: dict[str, list[float]] = {name: [] for name in [*styles, BASELINE]}
     with tempfile.TemporaryDirectory() as tmp:
         root = project(Path(tmp))
         script = root / "functions" / "rule.py"
         script.write_text(FUNCTION.format(n=0), encoding="utf-8")
         server = Server(root)
         try:
+            for _ in range(50):
+                started = time.perf_counter()
+                server.version("rule")
+                results[BASELINE].append((time.perf_counter() - started) * 1000)
             for n in range(1, saves + 1):
                 style = list(styles)[n % 2]
                 text = FUNCTION.format(n=n)
@@ -241,11 +249,11 @@ def main() -> None:
     if not args.skip_reload:
         results = reload_latency(args.saves, args.pause, args.timeout)
         print("reload latency, write -> first response with the new version:")
-        for style, values in results.items():
-            print(f"  {style:14} {summary(values)}")
-        print(
-            f"  {'all saves':14} {summary([v for vs in results.values() for v in vs])}"
-        )
+        for style in STYLES:
+            print(f"  {style:14} {summary(results[style])}")
+        saved = [v for style in STYLES for v in results[style]]
+        print(f"  {'all saves':14} {summary(saved)}")
+        print(f"for scale, {BASELINE}: {summary(results[BASELINE])}")
     if not args.skip_startup:
         compile_ms, first_call_ms = startup(args.functions, args.runs)
         print(f"startup with {args.functions} functions:")

@@ -1,4 +1,4 @@
-from emulator.registry import Registry, api_name
+from emulator.registry import Registry, api_name, version_of
 
 
 def registry_for(project):
@@ -67,3 +67,51 @@ def test_pathologically_nested_script_is_a_load_error_for_that_file_only(
 
 def test_missing_folder_is_empty(tmp_path):
     assert Registry(tmp_path / "none", tmp_path, "handler").load_all() == []
+
+
+def test_refresh_reports_each_change_and_skips_unchanged_bytes(project, write_function):
+    registry = registry_for(project)
+    path = write_function("hello", "def handler():\n    return 1\n")
+    registry.load_all()
+    first = registry.get("hello")
+    assert registry.refresh(path) is None
+    assert registry.get("hello") is first  # same bytes: not compiled again
+    path.write_text("def handler():\n    return 2\n")
+    change = registry.refresh(path)
+    assert (change.name, change.before, change.after) == (
+        "hello",
+        first,
+        registry.get("hello"),
+    )
+    assert change.after.version == version_of(path.read_bytes())
+
+
+def test_refresh_adds_and_removes_functions(project):
+    registry = registry_for(project)
+    path = project / "functions" / "hi.py"
+    assert registry.refresh(path) is None  # no file, no entry: nothing changed
+    path.write_text("def handler():\n    return 1\n")
+    added = registry.refresh(path)
+    assert (added.before, added.after.name) == (None, "hi")
+    path.unlink()
+    removed = registry.refresh(path)
+    assert (removed.before, removed.after) == (added.after, None)
+    assert registry.get("hi") is None
+    assert registry.refresh(path) is None
+
+
+def test_refresh_compiles_the_bytes_it_is_given(project, write_function):
+    registry = registry_for(project)
+    path = write_function("hello", "def handler():\n    return 1\n")
+    data = b"def handler():\n    return 'given'\n"
+    change = registry.refresh(path, data)
+    assert (change.after.source, change.after.version) == (
+        data.decode(),
+        version_of(data),
+    )
+
+
+def test_refresh_ignores_files_that_are_not_functions(project):
+    path = project / "functions" / "hello.py~"
+    path.write_text("def handler():\n    return 1\n")
+    assert registry_for(project).refresh(path) is None

@@ -18,12 +18,14 @@ from typing import Any
 import pytest
 from conftest import execute_url, write_config
 from test_server import ROOT, Server, url
+from watchdog.events import EventsLostEvent
+from watchdog.observers.api import BaseObserver, EventEmitter
 from werkzeug.test import Client
 
 from emulator import config as config_module
 from emulator.app import VERSION_HEADER, Emulator
 from emulator.errors import ConfigError
-from emulator.registry import version_of
+from emulator.registry import Registry, version_of
 from emulator.watcher import Due, Schedule, Watcher, WatchPolicy
 
 TIMEOUT = 10.0
@@ -366,6 +368,52 @@ def test_config_changes_are_reported_as_needing_a_restart(project, watch, notes)
         notes,
         "config.yaml was removed; the server keeps the config it started with. "
         "Restore the file before the next start.",
+    )
+
+
+def test_a_config_saved_through_a_backup_is_changed_not_removed(project, watch, notes):
+    watch()
+    config = project / "config.yaml"
+    backup_then_write(config, config.read_text() + "org: {name: Other}\n")
+    line = (
+        "config.yaml changed: restart the server to apply it "
+        "(config changes are not hot-applied; function scripts are)"
+    )
+    wait_for_note(notes, line)
+    assert notes.lines == [line]
+
+
+class Silent(EventEmitter):
+    """An emitter that reports nothing by itself: the test queues events."""
+
+    def queue_events(self, timeout: float) -> None:
+        time.sleep(timeout)
+
+
+def test_lost_events_make_the_watcher_look_at_every_file_again(
+    project, write_function, make_app, notes
+):
+    path = write_function("hello", source("v0"))
+    app = make_app(reporter=notes)
+    observer = BaseObserver(Silent, timeout=0.01)
+    with Watcher(app.registry, notes, observer_factory=lambda: observer):
+        [emitter] = observer.emitters
+        for i in (1, 2):
+            old = served(app, "hello")
+            new = save(path, source(f"v{i}"))
+            emitter.queue_event(EventsLostEvent(str(project / "functions")))
+            wait_for_note(notes, f"reloaded hello v{new} (was v{old})")
+
+
+def test_banner_line_says_when_the_functions_folder_is_missing(tmp_path, notes):
+    registry = Registry(tmp_path / "functions", tmp_path, "handler")
+    watcher = Watcher(registry, notes, config_file=tmp_path / "config.yaml")
+    assert watcher.describe() == (
+        "Watching config.yaml: functions/ does not exist; create it and restart."
+    )
+    (tmp_path / "functions").mkdir()
+    assert watcher.describe() == (
+        "Watching functions/ and config.yaml: saved scripts reload at once."
     )
 
 
