@@ -191,6 +191,7 @@ class Watcher:
         self.config_file = config_file
         self.policy = policy or WatchPolicy()
         self.closes_reported = False  # set at the first close event seen
+        self.problem = ""  # why watching could not start, if it could not
         self._schedule = Schedule(self.policy.close_wait)
         self._storms = Storms(self.policy.storm_limit, self.policy.storm_window)
         self._observer = observer_factory()
@@ -210,9 +211,14 @@ class Watcher:
         """Start watching, then look at every file once to catch edits made since
         the registry was loaded."""
         handler = _Handler(self._on_event)
-        for folder in self._folders():
-            self._observer.schedule(handler, str(folder), event_filter=EVENTS)
-        self._observer.start()
+        try:
+            for folder in self._folders():
+                self._observer.schedule(handler, str(folder), event_filter=EVENTS)
+            self._observer.start()
+        except OSError as exc:
+            # Out of inotify watches or instances: serve on, say so in the banner.
+            self.problem = exc.strerror or str(exc)
+            return
         self._thread.start()
         self._rescan()
 
@@ -237,6 +243,12 @@ class Watcher:
         watched = [folder] if self.folder.is_dir() else []
         if self.config_file is not None:
             watched.append(_shown(self.config_file, self.registry.root))
+        if self.problem:
+            return (
+                f"Not watching for changes ({self.problem}): restart to load edited "
+                f"scripts. On Linux, raise the sysctl fs.inotify.max_user_watches and "
+                f"fs.inotify.max_user_instances."
+            )
         text = f"Watching {' and '.join(watched) or 'nothing'}"
         if not self.folder.is_dir():
             return f"{text}: {folder} does not exist; create it and restart."

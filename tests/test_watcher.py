@@ -417,6 +417,30 @@ def test_banner_line_says_when_the_functions_folder_is_missing(tmp_path, notes):
     )
 
 
+class Exhausted(BaseObserver):
+    """An observer whose kernel is out of inotify watches."""
+
+    def __init__(self) -> None:
+        super().__init__(Silent)
+
+    def schedule(self, *args: Any, **kwargs: Any) -> Any:
+        raise OSError(28, "inotify watch limit reached")
+
+
+def test_a_watcher_that_cannot_start_says_so_and_the_server_serves_on(
+    write_function, make_app, notes
+):
+    write_function("hello", source("one"))
+    app = make_app(reporter=notes)
+    with Watcher(app.registry, notes, observer_factory=Exhausted) as watcher:
+        assert watcher.describe() == (
+            "Not watching for changes (inotify watch limit reached): restart to load "
+            "edited scripts. On Linux, raise the sysctl fs.inotify.max_user_watches "
+            "and fs.inotify.max_user_instances."
+        )
+    assert call(Client(app), "hello")[0] == 200
+
+
 def test_a_file_rewritten_in_a_loop_is_held_then_loaded_once_when_quiet(
     write_function, watch, notes
 ):
