@@ -25,8 +25,9 @@ from .history import History
 from .outcome import Outcome
 from .registry import Registry, Script
 from .reporter import Invocation, NullReporter, Reporter
-from .runner import InProcessRunner, Runner
+from .runner import Runner
 from .store import Store
+from .workers import WorkerRunner
 
 VERSIONS = frozenset({"v2", "v2.1", "v3", "v4", "v5", "v6", "v7", "v8"})
 METHODS = ("GET", "POST")
@@ -79,7 +80,7 @@ class Emulator:
         )
         self.registry = Registry(config.functions_path, config.root, config.entry_point)
         self.registry.load_all()
-        self.runner = runner or InProcessRunner(config.entry_point)
+        self.runner = runner or WorkerRunner.from_config(config)
         self.history = History(config.state_path.parent, config.history, self.reporter)
         self.issuer = oauth.build(config, self.store, self.clock)
         self.accounts = Accounts(self.issuer, config)

@@ -86,6 +86,13 @@ def main() -> None:
     show_default=True,
     help="Reload a function script as soon as it is saved.",
 )
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Wall-time limit of every function for this run, overriding "
+    "limits.timeout_seconds and functions.<name>.timeout_seconds (Zoho: 60).",
+)
 def serve(
     config_path: Path,
     host: str | None,
@@ -93,6 +100,7 @@ def serve(
     quiet: bool,
     verbose: bool,
     watch: bool,
+    timeout: float | None,
 ) -> None:
     """Serve the project's functions over HTTP until Ctrl-C."""
     config = config_module.load(config_path)
@@ -104,6 +112,7 @@ def serve(
         color=_is_terminal(),
         verbosity=0 if quiet else 2 if verbose else 1,
         watch=watch,
+        timeout=timeout,
     )
 
 

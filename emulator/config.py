@@ -37,6 +37,13 @@ def _not_negative(value: float) -> str | None:
     return None if value >= 0 else "Use 0 or a number above it."
 
 
+def _at_least(minimum: int, unit: str) -> Any:
+    def check(value: int) -> str | None:
+        return None if value >= minimum else f"Use at least {minimum} {unit}."
+
+    return check
+
+
 def _identifier(value: str) -> str | None:
     if NAME_PATTERN.match(value):
         return None
@@ -111,6 +118,10 @@ class RestConfig:
 @dataclass(frozen=True)
 class FunctionConfig:
     rest: RestConfig = field(default_factory=RestConfig)
+    # This function's wall-time limit; None: limits.timeout_seconds.
+    timeout_seconds: float | None = field(
+        default=None, metadata={"check": _positive, "allowed": "seconds above zero"}
+    )
 
 
 @dataclass(frozen=True)
@@ -122,6 +133,33 @@ class LimitsConfig:
     response_bytes: int = field(
         default=10 * 1024 * 1024,
         metadata={"check": _positive, "allowed": "a byte count above zero"},
+    )
+    # Zoho: 60 s for REST functions. `serve --timeout` overrides it for one run.
+    timeout_seconds: float = field(
+        default=60.0, metadata={"check": _positive, "allowed": "seconds above zero"}
+    )
+    # Zoho: 200,000 executed statements (docs/sandbox.md says what counts).
+    statements: int = field(
+        default=200_000,
+        metadata={"check": _positive, "allowed": "a statement count above zero"},
+    )
+    memory_mb: int = field(
+        default=512,
+        metadata={
+            "check": _at_least(64, "MB: the worker itself needs about 30"),
+            "allowed": "megabytes, 64 or more",
+        },
+    )
+    info_lines: int = field(
+        default=1000, metadata={"check": _positive, "allowed": "a count above zero"}
+    )
+    print_bytes: int = field(
+        default=1024 * 1024,
+        metadata={"check": _positive, "allowed": "a byte count above zero"},
+    )
+    # Worker processes; None: one per CPU, at least 2, at most 8.
+    workers: int | None = field(
+        default=None, metadata={"check": _positive, "allowed": "a count above zero"}
     )
 
 

@@ -16,10 +16,18 @@ class Problem:
     file: str
     line: int | None
     message: str
-    kind: str = "error"
+    kind: str = "error"  # the exception type's name, "limit" or "crash"
+    hint: str = ""  # how to fix it, when we know
+    limit: str | None = None  # for kind "limit": the config key of the limit
+    limit_value: float | None = None
 
     def where(self) -> str:
         return f"{self.file}, line {self.line}" if self.line else self.file
+
+    def text(self) -> str:
+        """The message, where it happened, and the hint: what a caller reads."""
+        hint = f". {self.hint}" if self.hint else ""
+        return f"{self.message} ({self.where()}){hint}"
 
 
 @dataclass(frozen=True)
@@ -29,6 +37,7 @@ class Outcome:
     printed: tuple[str, ...]
     duration_ms: float
     problem: Problem | None = None
+    statements: int = 0  # statements executed, as the statement limit counts them
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -42,6 +51,7 @@ class Outcome:
             printed=tuple(data["printed"]),
             duration_ms=data["duration_ms"],
             problem=problem,
+            statements=data.get("statements", 0),
         )
 
 

@@ -1,77 +1,119 @@
-"""What a function script may use: builtins, guards and importable modules.
+"""What a function script may use: its builtins, `info`, `print`, and the guards.
 
-Deny by default. RestrictedPython rewrites attribute access, item access,
-iteration, writes and prints into calls of the guards named here; the compile
-step already refuses names and attributes that start with '_'.
+Deny by default: the builtins table is built from a list of names, each one
+harmless on its own; what is left out and why is listed below. The guards
+are in `guards`, the importable modules in `modules`, the statement counter
+in `counting`. `globals_for` puts one invocation's set together, fresh each
+time.
 """
 
 from __future__ import annotations
 
 import builtins
-import importlib
 import json
-import operator
-import types
-from collections.abc import Callable
 from typing import Any
 
-from RestrictedPython.Eval import default_guarded_getitem
 from RestrictedPython.Guards import (
-    full_write_guard,
     guarded_iter_unpack_sequence,
     guarded_unpack_sequence,
-    safe_builtins,
-    safer_getattr,
 )
 
+from . import guards
+from .counting import Counter
+from .limits import LimitHit, Limits
+from .modules import Importer
 from .outcome import Outcome, Problem
 
-# Modules a script may import. Each is handed out as a read-only namespace of
-# its public names, without the modules it imports itself (json imports codecs,
-# and codecs.open reads files).
-ALLOWED_MODULES = frozenset(
-    {
-        "base64", "calendar", "collections", "datetime", "decimal", "functools",
-        "hashlib", "hmac", "html", "itertools", "json", "math", "random", "re",
-        "statistics", "string", "textwrap", "unicodedata", "urllib.parse", "uuid",
-        "zoneinfo",
-    }
+# Builtins that cannot reach anything outside the values given to them.
+SAFE_BUILTINS = (
+    "None", "False", "True", "Ellipsis", "NotImplemented",
+    "abs", "all", "any", "ascii", "bin", "bool", "bytearray", "bytes", "callable",
+    "chr", "classmethod", "complex", "dict", "divmod", "enumerate", "filter",
+    "float", "format", "frozenset", "hash", "hex", "int", "isinstance",
+    "issubclass", "iter", "len", "list", "map", "max", "min", "next", "object",
+    "oct", "ord", "pow", "property", "range", "repr", "reversed", "round", "set",
+    "slice", "sorted", "staticmethod", "str", "sum", "super", "tuple", "zip",
 )  # fmt: skip
-
-# Plain builtins that cannot reach anything outside the values given to them.
-# Not here, and why: open (files), eval/exec/compile (unrestricted code),
-# getattr/vars/dir/globals/locals (bypass the attribute guard), type (three-
-# argument form builds classes with hostile dunders), input (blocks the worker),
-# __import__ (replaced by the allowlist importer).
-EXTRA_BUILTINS = (
-    "all", "any", "ascii", "bin", "bytes", "dict", "enumerate", "filter", "format",
-    "frozenset", "iter", "list", "map", "max", "min", "next", "object", "reversed",
-    "set", "sum", "tuple", "zip", "bytearray", "property", "staticmethod",
-    "classmethod", "Exception", "StopIteration",
+SAFE_EXCEPTIONS = (
+    "ArithmeticError", "AssertionError", "AttributeError", "BaseException",
+    "Exception", "GeneratorExit", "ImportError", "IndexError", "KeyError",
+    "KeyboardInterrupt", "LookupError", "MemoryError", "NameError",
+    "NotImplementedError", "OverflowError", "RecursionError", "RuntimeError",
+    "StopIteration", "SystemExit", "TypeError", "UnboundLocalError",
+    "UnicodeDecodeError", "UnicodeEncodeError", "UnicodeError", "ValueError",
+    "ZeroDivisionError", "Warning", "UserWarning",
 )  # fmt: skip
-REMOVED_BUILTINS = ("setattr", "delattr")
+# Left out, and why; a NameError for one of these carries the hint.
+BLOCKED_BUILTINS = {
+    "open": "functions cannot read or write the host's files",
+    "eval": "it runs code outside the sandbox; parse data with json.loads",
+    "exec": "it runs code outside the sandbox",
+    "compile": "it builds code outside the sandbox",
+    "globals": "it hands out the sandbox's own names",
+    "locals": "it hands out the sandbox's own names",
+    "vars": "it reads private attributes; use the attributes by name",
+    "dir": "it lists private attributes and module contents",
+    "setattr": "write obj.name = value instead",
+    "delattr": "write del obj.name instead",
+    "input": "a function has no terminal to read from",
+    "breakpoint": "a function has no debugger; use info() or print()",
+    "help": "a function has no terminal",
+    "memoryview": "not needed by function code; use bytes",
+    "id": "it shows memory addresses of the worker",
+    "exit": "return from the function instead",
+    "quit": "return from the function instead",
+}
+ALL_BLOCKED = {name for name in dir(builtins) if not name.startswith("_")} - set(
+    SAFE_BUILTINS + SAFE_EXCEPTIONS
+)
 
 
-def _builtins() -> dict[str, Any]:
-    table = dict(safe_builtins)
-    for name in REMOVED_BUILTINS:
-        table.pop(name, None)
-    table.update({name: getattr(builtins, name) for name in EXTRA_BUILTINS})
+def builtins_table(writes: guards.Writes) -> dict[str, Any]:
+    """The `__builtins__` of one invocation."""
+    table = {name: getattr(builtins, name) for name in SAFE_BUILTINS + SAFE_EXCEPTIONS}
+    table.update(
+        {
+            "getattr": guards.guarded_getattr,
+            "hasattr": guards.guarded_hasattr,
+            "type": guards.safe_type,
+            "__build_class__": writes.build_class,
+            "__import__": Importer(),
+        }
+    )
     return table
 
 
-class Capture:
-    """Collects what one invocation says through `info` and `print`."""
+def blocked_hint(name: str) -> str:
+    why = BLOCKED_BUILTINS.get(name)
+    if why:
+        return f"'{name}' is not available in functions: {why}."
+    if name in ALL_BLOCKED:
+        return f"'{name}' is not available in functions."
+    return ""
 
-    def __init__(self) -> None:
+
+class Capture:
+    """Collects what one invocation says through `info` and `print`, within limits."""
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
         self.info_lines: list[str] = []
         self.printed: list[str] = []
+        self.printed_bytes = 0
 
     def info(self, *values: Any) -> None:
+        if len(self.info_lines) >= self.limits.info_lines:
+            raise LimitHit("info_lines", self.limits.info_lines)
         self.info_lines.append(" ".join(_info_text(v) for v in values))
 
+    def print_text(self, text: str) -> None:
+        self.printed_bytes += len(text.encode("utf-8", "replace"))
+        if self.printed_bytes > self.limits.print_bytes:
+            raise LimitHit("print_bytes", self.limits.print_bytes)
+        self.printed.extend(text.splitlines() or [""])
+
     def printer(self) -> type:
-        sink = self.printed
+        capture = self
 
         class Printer:
             """What RestrictedPython calls for `print(...)` inside a function."""
@@ -80,11 +122,17 @@ class Capture:
                 self.parts: list[str] = []
 
             def _call_print(
-                self, *objects: Any, sep: str = " ", end: str = "\n", **_: Any
-            ) -> None:
+                self, *objects: Any, sep: str | None = " ", end: str | None = "\n",
+                file: Any = None, flush: bool = False,
+            ) -> None:  # fmt: skip
+                sep = " " if sep is None else sep
+                end = "\n" if end is None else end
                 text = sep.join(str(o) for o in objects)
+                if file is not None:
+                    guards.guarded_getattr(file, "write")(text + end)
+                    return
+                capture.print_text(text)
                 self.parts.append(text + end)
-                sink.extend(text.splitlines() or [""])
 
             def __call__(self) -> str:
                 return "".join(self.parts)
@@ -92,10 +140,15 @@ class Capture:
         return Printer
 
     def outcome(
-        self, value: Any, duration_ms: float, problem: Problem | None
+        self, value: Any, duration_ms: float, problem: Problem | None, statements: int
     ) -> Outcome:
         return Outcome(
-            value, tuple(self.info_lines), tuple(self.printed), duration_ms, problem
+            value,
+            tuple(self.info_lines),
+            tuple(self.printed),
+            duration_ms,
+            problem,
+            statements,
         )
 
 
@@ -111,72 +164,25 @@ def _info_text(value: Any) -> str:
     return str(value)
 
 
-def _inplacevar(op: str, target: Any, value: Any) -> Any:
-    operators: dict[str, Callable[[Any, Any], Any]] = {
-        "+=": operator.iadd, "-=": operator.isub, "*=": operator.imul,
-        "/=": operator.itruediv, "//=": operator.ifloordiv, "%=": operator.imod,
-        "**=": operator.ipow, "|=": operator.ior, "&=": operator.iand,
-        "^=": operator.ixor, "<<=": operator.ilshift, ">>=": operator.irshift,
-    }  # fmt: skip
-    return operators[op](target, value)
-
-
-def _module(name: str) -> types.SimpleNamespace:
-    real = importlib.import_module(name)
-    public = {
-        attr: getattr(real, attr)
-        for attr in dir(real)
-        if not attr.startswith("_")
-        and not isinstance(getattr(real, attr), types.ModuleType)
-    }
-    return types.SimpleNamespace(**public)
-
-
-def importer() -> Any:
-    """The `__import__` a script sees: allowlisted modules only, as namespaces."""
-    cache: dict[str, types.SimpleNamespace] = {}
-
-    def load(name: str) -> types.SimpleNamespace:
-        if name not in cache:
-            cache[name] = _module(name)
-        return cache[name]
-
-    def _import(
-        name: str,
-        globals: Any = None,
-        locals: Any = None,
-        fromlist: Any = (),
-        level: int = 0,
-    ) -> Any:
-        if level or name not in ALLOWED_MODULES:
-            allowed = ", ".join(sorted(ALLOWED_MODULES))
-            raise ImportError(
-                f"import of '{name}' is not allowed in a function; allowed modules: {allowed}"
-            )
-        if fromlist or "." not in name:
-            return load(name)
-        _top, _, sub = name.partition(".")
-        return types.SimpleNamespace(**{sub: load(name)})
-
-    return _import
-
-
-def globals_for(filename: str, capture: Capture) -> dict[str, Any]:
+def globals_for(
+    filename: str, capture: Capture, counter: Counter | None = None
+) -> dict[str, Any]:
     """Fresh globals for one run of a script."""
-    table = _builtins()
-    table["__import__"] = importer()
+    writes = guards.Writes()
+    counter = counter or Counter(capture.limits.statements)
     return {
-        "__builtins__": table,
+        "__builtins__": builtins_table(writes),
         "__name__": filename.rsplit("/", 1)[-1].removesuffix(".py"),
         "__metaclass__": type,
-        "_getattr_": safer_getattr,
-        "_getitem_": default_guarded_getitem,
+        "_getattr_": guards.guarded_getattr,
+        "_getitem_": guards.guarded_getitem,
         "_getiter_": iter,
         "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
         "_unpack_sequence_": guarded_unpack_sequence,
-        "_write_": full_write_guard,
-        "_inplacevar_": _inplacevar,
-        "_apply_": lambda f, *a, **k: f(*a, **k),
+        "_write_": writes.guard,
+        "_inplacevar_": guards.inplacevar,
+        "_apply_": guards.apply,
         "_print_": capture.printer(),
+        **counter.names(),
         "info": capture.info,
     }

@@ -109,16 +109,14 @@ def from_outcome(outcome: Outcome, user_id: str, max_bytes: int) -> Response:
 
 
 def execution_error(outcome: Outcome) -> EmulatorError:
+    """FUNCTION_EXECUTION_ERROR, or LIMIT_REACHED naming the limit and its value."""
     problem = outcome.problem
     assert problem is not None
-    details: dict[str, Any] = {
-        "file": problem.file,
-        "line": problem.line,
-        **_info(outcome),
-    }
-    return FunctionExecutionError(
-        f"{problem.message} ({problem.where()})", details=details
-    )
+    details: dict[str, Any] = {"file": problem.file, "line": problem.line}
+    if problem.limit is not None:
+        details.update(limit=problem.limit, value=problem.limit_value)
+        return LimitReached(problem.text(), details={**details, **_info(outcome)})
+    return FunctionExecutionError(problem.text(), details={**details, **_info(outcome)})
 
 
 def _info(outcome: Outcome) -> dict[str, Any]:

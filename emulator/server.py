@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import signal
 import socket
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from . import tokens
+from . import limits, tokens
 from .accounts import TOKEN_PATH, consent_url
 from .app import Emulator, create_app
 from .config import Config
@@ -52,7 +55,11 @@ def serve(
     color: bool = False,
     verbosity: int = 1,
     watch: bool = True,
+    timeout: float | None = None,
 ) -> None:
+    """Serve until Ctrl-C or SIGTERM; `timeout` overrides every wall-time limit."""
+    if timeout is not None:
+        config = limits.with_timeout(config, timeout)
     server_config = dataclasses.replace(
         config.server,
         host=host or config.server.host,
@@ -67,23 +74,43 @@ def serve(
     app = create_app(
         config, reporter=LineReporter(echo, color=color, verbosity=verbosity)
     )
-    http = make_server(
-        server_config.host, server_config.port, app, threaded=True,
-        request_handler=RedactingHandler,
-    )  # fmt: skip
-    watcher = Watcher.for_app(app) if watch else None
-    if watcher:
-        watcher.start()
-    banner(app, base_url(server_config.host, http.port), echo, watcher)
-    try:
-        http.serve_forever()
-    except KeyboardInterrupt:
-        echo("stopping")
-    finally:
+    try:  # the workers go with the server, however it stops
+        http = make_server(
+            server_config.host, server_config.port, app, threaded=True,
+            request_handler=RedactingHandler,
+        )  # fmt: skip
+        watcher = Watcher.for_app(app) if watch else None
         if watcher:
-            watcher.stop()
-        http.server_close()
+            watcher.start()
+        banner(app, base_url(server_config.host, http.port), echo, watcher)
+        with sigterm_as_interrupt():
+            try:
+                http.serve_forever()
+            except KeyboardInterrupt:
+                echo("stopping")
+            finally:
+                if watcher:
+                    watcher.stop()
+                http.server_close()
+    finally:
         app.close()
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM stops the server the way Ctrl-C does, so the workers are closed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def base_url(host: str, port: int) -> str:
@@ -111,6 +138,7 @@ def banner(
             echo(f"  {script.name:24} LOAD ERROR {problem.where()}: {problem.message}")
     if not scripts:
         echo(f"  none yet: add a script such as {config.functions_dir}/hello.py")
+    echo(limits_line(app))
     key = _key_to_show(app)
     echo(f"API key: {key}")
     names = [s.name for s in scripts if s.ok]
@@ -149,6 +177,16 @@ def oauth_lines(app: Emulator, base: str) -> list[str]:
         url = consent_url(accounts_url, client.client_id, redirect_uri)
         lines.append(f"  consent page: {url}")
     return lines
+
+
+def limits_line(app: Emulator) -> str:
+    given = app.config.limits
+    workers = getattr(app.runner, "size", None)
+    pool = f", {workers} workers" if workers else ""
+    return (
+        f"Limits per call: {given.timeout_seconds:g} s, {given.statements} statements, "
+        f"{given.memory_mb} MB{pool} (config.yaml: limits)"
+    )
 
 
 def _key_to_show(app: Emulator) -> str:

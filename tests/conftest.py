@@ -15,6 +15,7 @@ from werkzeug.test import Client
 
 from emulator import config as config_module
 from emulator.app import Emulator, create_app
+from emulator.runner import InProcessRunner
 
 DEMO_KEY = "1003." + "a" * 32 + "." + "b" * 32
 BASE = "/crm/v2/functions"
@@ -49,7 +50,10 @@ def make_app(project: Path) -> Iterator[Callable[..., Emulator]]:
     apps: list[Emulator] = []
 
     def make(**options: Any) -> Emulator:
+        """An app on the in-process runner unless a test passes `runner`: worker
+        processes cost a process start each (tests/test_workers.py uses them)."""
         config = config_module.load(project / "config.yaml")
+        options.setdefault("runner", InProcessRunner.from_config(config))
         app = create_app(config, **options)
         apps.append(app)
         return app

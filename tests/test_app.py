@@ -183,6 +183,17 @@ def test_rest_toggle_off_answers_not_active(project, write_function, make_app):
     )
 
 
+SECRET_MESSAGE = (
+    '"_secret" is an invalid variable name because it starts with "_". Names that '
+    "start with '_' are reserved for the sandbox; rename it."
+)
+CLASS_MESSAGE = (
+    '"__class__" is an invalid attribute name because it starts with "_". Private '
+    "and special attributes (those that start with '_') are not available in "
+    "functions."
+)
+
+
 def test_broken_script_answers_load_error_with_every_problem(write_function, make_app):
     write_function(
         "broken",
@@ -199,20 +210,17 @@ def test_broken_script_answers_load_error_with_every_problem(write_function, mak
                 {
                     "file": "functions/broken.py",
                     "line": 3,
-                    "message": '"_secret" is an invalid variable name because it starts with "_"',
+                    "message": SECRET_MESSAGE,
                 },
                 {
                     "file": "functions/broken.py",
                     "line": 4,
-                    "message": '"__class__" is an invalid attribute name because it starts '
-                    'with "_".',
+                    "message": CLASS_MESSAGE,
                 },
             ]
         },
         "message": "functions/broken.py could not be loaded: functions/broken.py, line 3: "
-        '"_secret" is an invalid variable name because it starts with "_"; '
-        'functions/broken.py, line 4: "__class__" is an invalid attribute name because '
-        'it starts with "_".',
+        f"{SECRET_MESSAGE}; functions/broken.py, line 4: {CLASS_MESSAGE}",
         "status": "error",
     }
     assert client.get(execute_url("hello")).status_code == 200
@@ -308,6 +316,8 @@ def test_response_over_the_limit_is_limit_reached(project, write_function, make_
     assert response.status_code == 500
     assert response.json["code"] == "LIMIT_REACHED"
     assert response.json["details"] == {
+        "file": "functions/big.py",
+        "line": None,
         "limit": "response_bytes",
         "value": 1000,
         "userMessage": ["hi"],

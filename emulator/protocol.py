@@ -1,0 +1,174 @@
+"""What crosses the pipe between the server and a worker: JSON lines, never pickle.
+
+Server -> worker: one `Job` per line. Worker -> server: one `Outcome` per
+line (`Outcome.to_json`), built from plain JSON types inside the worker. A
+worker announces itself with one `{"ready": pid}` line when it can take jobs.
+
+The arguments of a job are JSON values, except the top-level ones that
+`arguments.coerce` turned into dates and date-times; those travel tagged.
+`LineReader` and `write_all` move the lines over pipes (both sides use them).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import select
+import signal
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from .limits import MB, Limits
+from .limits import problem as limit_problem
+from .outcome import Outcome, Problem
+
+# A worker that runs out of memory while reporting exits with this code.
+EXIT_OUT_OF_MEMORY = 71
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str  # the API name
+    display: str  # the script's path as the user sees it
+    version: str  # content hash: the worker caches compiled code by it
+    source: str
+    entry_point: str
+    kwargs: dict[str, Any]
+    limits: Limits
+
+    def to_line(self) -> bytes:
+        data = {
+            "name": self.name,
+            "display": self.display,
+            "version": self.version,
+            "source": self.source,
+            "entry_point": self.entry_point,
+            "kwargs": [_encode(k, v) for k, v in self.kwargs.items()],
+            "limits": self.limits.to_json(),
+        }
+        return dumps(data)
+
+    @classmethod
+    def from_line(cls, line: bytes) -> Job:
+        data = json.loads(line)
+        return cls(
+            name=data["name"],
+            display=data["display"],
+            version=data["version"],
+            source=data["source"],
+            entry_point=data["entry_point"],
+            kwargs=dict(_decode(item) for item in data["kwargs"]),
+            limits=Limits.from_json(data["limits"]),
+        )
+
+
+def dumps(data: Any) -> bytes:
+    """One line of compact JSON (json escapes newlines inside strings)."""
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+
+
+def outcome_line(outcome: Outcome) -> bytes:
+    return dumps(outcome.to_json())
+
+
+def outcome_from_line(line: bytes) -> Outcome:
+    return Outcome.from_json(json.loads(line))
+
+
+def _encode(name: str, value: Any) -> dict[str, Any]:
+    if isinstance(value, dt.datetime):
+        return {"name": name, "type": "datetime", "value": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"name": name, "type": "date", "value": value.isoformat()}
+    return {"name": name, "type": "json", "value": value}
+
+
+def _decode(item: dict[str, Any]) -> tuple[str, Any]:
+    kind, value = item["type"], item["value"]
+    if kind == "datetime":
+        return item["name"], dt.datetime.fromisoformat(value)
+    if kind == "date":
+        return item["name"], dt.date.fromisoformat(value)
+    return item["name"], value
+
+
+def result_cap(limits: Limits) -> int:
+    """The longest result line a reader accepts: the worker enforces the real
+    limits; this only keeps a broken worker from filling the reader's memory."""
+    return 8 * (limits.response_bytes + limits.print_bytes) + MB
+
+
+class LineTooLong(Exception):
+    pass
+
+
+class LineReader:
+    """Reads newline-terminated lines from a pipe, with a deadline."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.buffer = bytearray()
+
+    def read_line(self, deadline: float | None, max_bytes: int) -> bytes | None:
+        """The next line without its newline; None at end of file.
+
+        Raises TimeoutError when `deadline` (time.monotonic) passes first, and
+        LineTooLong when more than `max_bytes` arrive without a newline.
+        """
+        while True:
+            end = self.buffer.find(b"\n")
+            if end >= 0:
+                line = bytes(self.buffer[:end])
+                del self.buffer[: end + 1]
+                return line
+            if len(self.buffer) > max_bytes:
+                raise LineTooLong(f"more than {max_bytes} bytes without a newline")
+            if not self.wait(deadline):
+                raise TimeoutError
+            chunk = os.read(self.fd, 1 << 16)
+            if not chunk:
+                return None
+            self.buffer += chunk
+
+    def wait(self, deadline: float | None) -> bool:
+        """Wait until the pipe is readable; False if the deadline passed first."""
+        timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+        ready, _, _ = select.select([self.fd], [], [], timeout)
+        return bool(ready)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def death(display: str, name: str, limits: Limits, exit_code: int) -> Problem:
+    """What a worker's death (a Popen-style exit code) means for the caller."""
+    if exit_code == -signal.SIGXCPU:
+        return limit_problem(
+            display, None, name, "timeout_seconds", limits.timeout_seconds
+        )
+    if exit_code == EXIT_OUT_OF_MEMORY:
+        return limit_problem(display, None, name, "memory_mb", limits.memory_mb)
+    if exit_code < 0:
+        try:
+            how = f"killed by signal {signal.Signals(-exit_code).name}"
+        except ValueError:
+            how = f"killed by signal {-exit_code}"
+        if exit_code == -signal.SIGKILL:
+            how += " (the system may have run out of memory)"
+    else:
+        how = f"exited with code {exit_code}"
+    return Problem(
+        display,
+        None,
+        f"the worker process running the function died: {how}",
+        kind="crash",
+        hint="The emulator replaced it; other calls are not affected. A crash "
+        "like this is a bug in the emulator or in Python: please report it with "
+        "the script.",
+    )

@@ -1,0 +1,294 @@
+"""The pool of worker processes that runs functions under Zoho's limits.
+
+`WorkerRunner` implements the `Runner` interface: each call takes an idle
+worker, sends it the job as one JSON line, and reads the outcome back as one
+JSON line. A worker (see `worker`) runs every call in a fresh child process
+forked ahead of time, kills it at the wall-time limit and reports how it
+ended. Whatever happens to one call, the pool stays whole: a worker that
+stops answering or dies is killed and replaced, and its caller gets a
+LIMIT_REACHED or FUNCTION_EXECUTION_ERROR outcome.
+
+Workers are started when the runner is made, in their own sessions (a Ctrl-C
+in the terminal reaches the server only). `close()` kills every worker and
+its children at once (SIGKILL to each process group); a worker whose server
+dies without closing it sees the end of its stdin and exits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from . import limits as limits_module
+from .errors import EmulatorError
+from .limits import Limits
+from .outcome import Outcome, Problem
+from .protocol import (
+    Job,
+    LineReader,
+    LineTooLong,
+    death,
+    outcome_from_line,
+    result_cap,
+    write_all,
+)
+from .registry import Script
+from .runner import LimitsFor, not_compiled
+from .worker import GRACE_SECONDS
+
+if TYPE_CHECKING:
+    from .config import Config
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+START_SECONDS = 30.0  # how long a new worker may take to say it is ready
+# How much longer than the zygote's own kill the server waits for an answer.
+SERVER_MARGIN_SECONDS = 2.0
+
+
+def default_size() -> int:
+    """Workers by default: one per CPU, at least 2 (so a runaway function
+    cannot hold up the rest), at most 8."""
+    return max(2, min(os.cpu_count() or 2, 8))
+
+
+# What a worker keeps of the server's environment: enough to start Python and
+# for time zones and locales to behave, and nothing else (no tokens or keys
+# that the server's shell may hold).
+KEPT_ENVIRONMENT = ("PATH", "PYTHONPATH", "PYTHONHOME", "TZ", "TZDIR", "LANG", "LC_ALL",
+                    "LC_CTYPE", "LC_TIME", "LC_NUMERIC")  # fmt: skip
+
+
+def worker_environment() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k in KEPT_ENVIRONMENT}
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(PACKAGE_ROOT), env.get("PYTHONPATH", "")) if p
+    )
+    return env
+
+
+class WorkerLost(Exception):
+    """The worker did not answer properly and must be replaced."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+class Worker:
+    """One worker process and its pipes, seen from the server."""
+
+    def __init__(self, fresh_process: bool = True) -> None:
+        self.fresh_process = fresh_process
+        command = [sys.executable, "-m", "emulator.worker"]
+        if not fresh_process:
+            command.append("--reuse")
+        self.process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=worker_environment(),
+            cwd="/",  # scripts arrive as text; the project folder is not needed
+            start_new_session=True,
+            close_fds=True,
+        )
+        self.stdin: IO[bytes] = self.process.stdin  # type: ignore[assignment]
+        self.stdout: IO[bytes] = self.process.stdout  # type: ignore[assignment]
+        self.reader = LineReader(self.stdout.fileno())
+        self.ready = False
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def call(self, job: Job) -> Outcome:
+        """Run one job; raises WorkerLost if the worker must be replaced."""
+        self._wait_ready(job)
+        try:
+            write_all(self.stdin.fileno(), job.to_line())
+        except OSError as exc:  # the worker is gone
+            raise WorkerLost(self._death(job)) from exc
+        margin = SERVER_MARGIN_SECONDS if self.fresh_process else 0.0
+        deadline = (
+            time.monotonic() + job.limits.timeout_seconds + GRACE_SECONDS + margin
+        )
+        try:
+            line = self.reader.read_line(deadline, result_cap(job.limits))
+        except (TimeoutError, LineTooLong) as exc:
+            limit = (
+                "timeout_seconds" if isinstance(exc, TimeoutError) else "response_bytes"
+            )
+            value = getattr(job.limits, limit)
+            raise WorkerLost(
+                limits_module.problem(job.display, None, job.name, limit, value)
+            ) from exc
+        if line is None:
+            raise WorkerLost(self._death(job))
+        return outcome_from_line(line)
+
+    def _wait_ready(self, job: Job) -> None:
+        if self.ready:
+            return
+        try:
+            line = self.reader.read_line(time.monotonic() + START_SECONDS, 1024)
+        except TimeoutError:
+            line = None
+        if line is None or not line.startswith(b'{"ready"'):
+            raise WorkerLost(
+                Problem(
+                    job.display,
+                    None,
+                    "a worker process did not start; the console shows why",
+                    kind="crash",
+                )
+            )
+        self.ready = True
+
+    def _death(self, job: Job) -> Problem:
+        try:
+            code = self.process.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            code = -signal.SIGKILL
+        return death(job.display, job.name, job.limits, code)
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its children (one process group)."""
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        for pipe in (self.stdin, self.stdout):
+            with contextlib.suppress(OSError):
+                pipe.close()
+
+
+class WorkerRunner:
+    """Runs functions in a pool of `size` worker processes."""
+
+    def __init__(
+        self,
+        entry_point: str,
+        limits_for: LimitsFor | None = None,
+        size: int | None = None,
+        *,
+        fresh_process: bool = True,
+    ) -> None:
+        self.entry_point = entry_point
+        self.limits_for = limits_for or (lambda name: Limits())
+        self.size = size or default_size()
+        self.fresh_process = fresh_process
+        self._idle: queue.SimpleQueue[Worker] = queue.SimpleQueue()
+        self._workers: set[Worker] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+        self._busy = 0
+        self._owner = os.getpid()
+        for _ in range(self.size):
+            self._start()
+
+    @classmethod
+    def from_config(cls, config: Config, **options: Any) -> WorkerRunner:
+        options.setdefault("size", config.limits.workers)
+        return cls(
+            config.entry_point,
+            lambda name: limits_module.for_function(config, name),
+            **options,
+        )
+
+    def pids(self) -> list[int]:
+        with self._lock:
+            return sorted(w.pid for w in self._workers)
+
+    def busy(self) -> int:
+        """How many workers are running a call now."""
+        with self._lock:
+            return self._busy
+
+    def run(self, script: Script, kwargs: dict[str, Any]) -> Outcome:
+        if script.compiled.code is None:
+            return not_compiled(script)
+        job = Job(
+            name=script.name,
+            display=script.display,
+            version=script.version,
+            source=script.source,
+            entry_point=self.entry_point,
+            kwargs=kwargs,
+            limits=self.limits_for(script.name),
+        )
+        if os.getpid() != self._owner:
+            self._adopt()
+        worker = self._take()
+        self._count_busy(+1)
+        try:
+            outcome = worker.call(job)
+        except WorkerLost as lost:
+            self._replace(worker)
+            return Outcome(None, (), (), 0.0, lost.problem)
+        finally:
+            self._count_busy(-1)
+        self._idle.put(worker)
+        return outcome
+
+    def _adopt(self) -> None:
+        """This process was forked from the one that started the workers (a
+        server that loads the app before forking, such as gunicorn --preload):
+        those workers are the parent's; start our own."""
+        with self._lock:
+            if os.getpid() == self._owner:
+                return
+            self._owner = os.getpid()
+            self._workers = set()
+            self._idle = queue.SimpleQueue()
+            self._busy = 0
+        for _ in range(self.size):
+            self._start()
+
+    def _count_busy(self, change: int) -> None:
+        with self._lock:
+            self._busy += change
+
+    def _take(self) -> Worker:
+        while True:
+            if self._closed:
+                raise EmulatorError(
+                    "the emulator is shutting down; send the request again once "
+                    "it has restarted"
+                )
+            try:
+                return self._idle.get(timeout=0.5)
+            except queue.Empty:
+                continue
+
+    def _start(self) -> None:
+        worker = Worker(self.fresh_process)
+        with self._lock:
+            closed = self._closed
+            if not closed:
+                self._workers.add(worker)
+        if closed:
+            worker.kill()
+            return
+        self._idle.put(worker)
+
+    def _replace(self, worker: Worker) -> None:
+        worker.kill()
+        with self._lock:
+            self._workers.discard(worker)
+        self._start()
+
+    def close(self) -> None:
+        """Kill every worker and its children; idempotent."""
+        with self._lock:
+            self._closed = True
+            workers = list(self._workers)
+            self._workers.clear()
+        for worker in workers:
+            worker.kill()

@@ -1,0 +1,146 @@
+"""The JSON lines between server and worker, and reading them off a pipe."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from emulator.limits import Limits
+from emulator.outcome import Outcome, Problem
+from emulator.protocol import (
+    EXIT_OUT_OF_MEMORY,
+    Job,
+    LineReader,
+    LineTooLong,
+    death,
+    outcome_from_line,
+    outcome_line,
+    write_all,
+)
+
+
+def test_a_job_is_one_json_line_and_comes_back_equal() -> None:
+    job = Job(
+        name="f",
+        display="functions/f.py",
+        version="abc",
+        source="def handler():\n    return 1\n",
+        entry_point="handler",
+        kwargs={
+            "day": dt.date(2026, 12, 4),
+            "when": dt.datetime(
+                2026,
+                12,
+                4,
+                9,
+                30,
+                tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=30)),
+            ),
+            "data": {"type": "date", "value": "2026-01-01"},
+            "text": "caf\u00e9\nline",
+            "none": None,
+        },
+        limits=Limits(timeout_seconds=2.5),
+    )
+    line = job.to_line()
+    assert line.endswith(b"\n") and line.count(b"\n") == 1
+    json.loads(line)
+    assert Job.from_line(line) == job
+
+
+def test_an_outcome_crosses_as_json() -> None:
+    outcome = Outcome(
+        {"a": [1, "b"]},
+        ("info",),
+        ("printed",),
+        1.5,
+        Problem(
+            "functions/f.py",
+            3,
+            "boom",
+            kind="limit",
+            hint="h",
+            limit="statements",
+            limit_value=5,
+        ),
+        42,
+    )
+    assert outcome_from_line(outcome_line(outcome)) == outcome
+
+
+@pytest.fixture
+def pipe() -> Iterator[tuple[int, int]]:
+    read, write = os.pipe()
+    yield read, write
+    for fd in (read, write):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def test_lines_are_read_one_at_a_time(pipe: tuple[int, int]) -> None:
+    read, write = pipe
+    reader = LineReader(read)
+    write_all(write, b'{"a":1}\n{"b"')
+    assert reader.read_line(None, 100) == b'{"a":1}'
+    write_all(write, b":2}\n")
+    assert reader.read_line(None, 100) == b'{"b":2}'
+    os.close(write)
+    assert reader.read_line(None, 100) is None
+
+
+def test_a_reader_gives_up_at_its_deadline(pipe: tuple[int, int]) -> None:
+    with pytest.raises(TimeoutError):
+        LineReader(pipe[0]).read_line(time.monotonic(), 100)
+
+
+def test_a_reader_refuses_an_endless_line(pipe: tuple[int, int]) -> None:
+    write_all(pipe[1], b"x" * 200)
+    with pytest.raises(LineTooLong):
+        LineReader(pipe[0]).read_line(None, 100)
+
+
+LIMITS = Limits(timeout_seconds=2.0, memory_mb=128)
+
+
+@pytest.mark.parametrize(
+    ("code", "kind", "text"),
+    [
+        pytest.param(
+            -signal.SIGXCPU,
+            "limit",
+            "time limit reached: the function ran longer than 2 s (functions/f.py).",
+            id="cpu-limit",
+        ),
+        pytest.param(
+            EXIT_OUT_OF_MEMORY,
+            "limit",
+            "memory limit reached: the function needed more than 128 MB (functions/f.py).",
+            id="out-of-memory",
+        ),
+        pytest.param(
+            -signal.SIGSEGV,
+            "crash",
+            "the worker process running the function died: killed by signal SIGSEGV "
+            "(functions/f.py).",
+            id="segfault",
+        ),
+        pytest.param(
+            3,
+            "crash",
+            "the worker process running the function died: exited with code 3 "
+            "(functions/f.py).",
+            id="exit-code",
+        ),
+    ],
+)
+def test_a_death_is_explained(code: int, kind: str, text: str) -> None:
+    problem = death("functions/f.py", "f", LIMITS, code)
+    assert problem.kind == kind
+    assert problem.text().startswith(text)

@@ -1,0 +1,382 @@
+"""The worker pool: isolation per call, crashes, hot code, shutdown, `serve`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import DEMO_KEY, write_config
+from sandbox_support import SMALL, alive, descendants, script, wait_until
+
+from emulator import config as config_module
+from emulator.app import create_app
+from emulator.errors import EmulatorError
+from emulator.limits import Limits
+from emulator.outcome import Outcome
+from emulator.registry import Script
+from emulator.workers import KEPT_ENVIRONMENT, WorkerRunner, default_size
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def pool() -> Iterator[WorkerRunner]:
+    """One worker, so that consecutive calls surely share it."""
+    runner = WorkerRunner("handler", lambda name: SMALL, 1)
+    yield runner
+    runner.close()
+
+
+def run_in_thread(
+    runner: WorkerRunner, job: Script
+) -> tuple[threading.Thread, dict[str, Outcome]]:
+    result: dict[str, Outcome] = {}
+    thread = threading.Thread(target=lambda: result.update(outcome=runner.run(job, {})))
+    thread.start()
+    assert wait_until(lambda: runner.busy() == 1)
+    return thread, result
+
+
+def running_child(runner: WorkerRunner) -> int:
+    """The process running the current call: the worker's only child then."""
+    (zygote,) = runner.pids()
+    assert wait_until(lambda: len(descendants(zygote)) == 1)
+    (child,) = descendants(zygote)
+    return child
+
+
+def test_a_function_runs_in_a_worker_process(pool: WorkerRunner) -> None:
+    outcome = pool.run(
+        script("def handler():\n    info('hi')\n    return [1, 'a']\n"), {}
+    )
+    assert (outcome.value, outcome.info, outcome.problem) == ([1, "a"], ("hi",), None)
+    assert outcome.statements == 3  # the def, then info() and return
+
+
+def test_arguments_cross_the_pipe_as_json_dates_included(pool: WorkerRunner) -> None:
+    source = """
+        import datetime
+        def handler(day, when, data, crmAPIRequest):
+            return [day.isoformat(), (when + datetime.timedelta(hours=1)).isoformat(),
+                    data, crmAPIRequest["body"]]
+        """
+    kwargs: dict[str, Any] = {
+        "day": dt.date(2026, 12, 4),
+        "when": dt.datetime(2026, 12, 4, 9, 30, tzinfo=dt.UTC),
+        "data": {"type": "date", "value": [1, None, 2.5]},
+        "crmAPIRequest": {"body": "raw \u00e9 text", "params": {}},
+    }
+    outcome = pool.run(script(source), kwargs)
+    assert outcome.value == [
+        "2026-12-04",
+        "2026-12-04T10:30:00+00:00",
+        {"type": "date", "value": [1, None, 2.5]},
+        "raw \u00e9 text",
+    ]
+
+
+STATEFUL = """
+    import calendar
+    import decimal
+    import textwrap
+    SEEN = []
+    def handler():
+        table = textwrap.TextWrapper.unicode_whitespace_trans
+        before = [len(SEEN), calendar.firstweekday(), 90 in table,
+                  decimal.getcontext().prec]
+        SEEN.append(1)
+        calendar.setfirstweekday(6)
+        table[90] = " "
+        decimal.getcontext().prec = 3
+        return before
+    """
+
+
+def test_every_call_starts_from_fresh_state_in_the_same_worker(
+    pool: WorkerRunner,
+) -> None:
+    job = script(STATEFUL)
+    first, second = pool.run(job, {}), pool.run(job, {})
+    assert first.value == second.value == [0, 0, False, 28]
+
+
+def test_calls_get_different_random_numbers(pool: WorkerRunner) -> None:
+    job = script(
+        "import random, uuid\ndef handler():\n    return [random.random(), str(uuid.uuid4())]\n"
+    )
+    first, second = pool.run(job, {}).value, pool.run(job, {}).value
+    assert first[0] != second[0] and first[1] != second[1]
+
+
+def test_a_new_version_runs_from_its_first_call(pool: WorkerRunner) -> None:
+    old = script("def handler():\n    return 'old'\n", "hot")
+    new = script("def handler():\n    return 'new'\n", "hot")
+    assert old.version != new.version
+    assert [pool.run(s, {}).value for s in (old, old, new, new, old)] == [
+        "old",
+        "old",
+        "new",
+        "new",
+        "old",
+    ]
+
+
+def test_a_script_that_did_not_compile_is_not_sent(pool: WorkerRunner) -> None:
+    broken = script("def handler(:\n", "broken")
+    outcome = pool.run(broken, {})
+    assert outcome.problem is not None
+    assert outcome.problem.message == "the script did not compile"
+
+
+LONG = "import itertools\ndef handler():\n    return sum(itertools.repeat(1))\n"
+
+
+@pytest.mark.parametrize(
+    ("sig", "how"),
+    [
+        pytest.param(signal.SIGSEGV, "killed by signal SIGSEGV", id="segfault"),
+        pytest.param(
+            signal.SIGKILL,
+            "killed by signal SIGKILL (the system may have run out of memory)",
+            id="killed",
+        ),
+    ],
+)
+def test_a_call_whose_process_dies_is_a_crash_and_the_next_call_works(
+    sig: int, how: str
+) -> None:
+    runner = WorkerRunner("handler", lambda name: Limits(timeout_seconds=20), 1)
+    try:
+        thread, result = run_in_thread(runner, script(LONG, "long"))
+        os.kill(running_child(runner), sig)
+        thread.join(timeout=10)
+        problem = result["outcome"].problem
+        assert problem is not None
+        assert (problem.kind, problem.file) == ("crash", "functions/long.py")
+        assert problem.text() == (
+            f"the worker process running the function died: {how} (functions/long.py). "
+            "The emulator replaced it; other calls are not affected. A crash like this "
+            "is a bug in the emulator or in Python: please report it with the script."
+        )
+        assert runner.run(script("def handler():\n    return 1\n"), {}).value == 1
+    finally:
+        runner.close()
+
+
+def test_a_dead_worker_is_replaced() -> None:
+    runner = WorkerRunner("handler", lambda name: Limits(timeout_seconds=20), 1)
+    try:
+        thread, result = run_in_thread(runner, script(LONG, "long"))
+        (before,) = runner.pids()
+        os.killpg(before, signal.SIGKILL)
+        thread.join(timeout=10)
+        problem = result["outcome"].problem
+        assert problem is not None and problem.kind == "crash"
+        assert runner.pids() != [before]
+        assert runner.run(script("def handler():\n    return 1\n"), {}).value == 1
+    finally:
+        runner.close()
+
+
+def test_close_kills_every_worker_and_child() -> None:
+    runner = WorkerRunner("handler", lambda name: SMALL, 2)
+    runner.run(script("def handler():\n    return 1\n"), {})
+    processes = runner.pids()
+    assert wait_until(lambda: all(descendants(pid) for pid in runner.pids()))
+    processes += [child for pid in runner.pids() for child in descendants(pid)]
+    assert len(processes) == 4
+    runner.close()
+    assert wait_until(lambda: not any(alive(pid) for pid in processes))
+
+
+def test_close_during_a_call_ends_the_call_and_every_process() -> None:
+    runner = WorkerRunner("handler", lambda name: Limits(timeout_seconds=20), 1)
+    thread, result = run_in_thread(runner, script(LONG, "long"))
+    processes = [*runner.pids(), running_child(runner)]
+    runner.close()
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    problem = result["outcome"].problem
+    assert problem is not None and problem.kind == "crash"
+    assert wait_until(lambda: not any(alive(pid) for pid in processes))
+    assert runner.pids() == []
+
+
+def test_a_call_after_close_is_refused(pool: WorkerRunner) -> None:
+    pool.close()
+    with pytest.raises(EmulatorError) as caught:
+        pool.run(script("def handler():\n    return 1\n"), {})
+    assert caught.value.message == (
+        "the emulator is shutting down; send the request again once it has restarted"
+    )
+
+
+def test_workers_get_a_small_environment_and_no_project_folder(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SECRET_TOKEN", "do-not-leak")
+    runner = WorkerRunner("handler", lambda name: SMALL, 1)
+    try:
+        (pid,) = runner.pids()
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        names = {entry.split(b"=")[0].decode() for entry in environ if entry}
+        assert "SECRET_TOKEN" not in names
+        assert names <= set(KEPT_ENVIRONMENT)
+        assert os.readlink(f"/proc/{pid}/cwd") == "/"
+    finally:
+        runner.close()
+
+
+def test_default_size_follows_the_cpus_within_bounds() -> None:
+    assert default_size() == max(2, min(os.cpu_count() or 2, 8))
+
+
+def test_the_app_runs_functions_in_workers_by_default(
+    project: Path, write_function: Any
+) -> None:
+    write_config(project, {"api_keys": [{"key": DEMO_KEY}], "limits": {"workers": 1}})
+    write_function("pid", "def handler():\n    return 'ok'\n")
+    app = create_app(config_module.load(project / "config.yaml"))
+    try:
+        assert isinstance(app.runner, WorkerRunner)
+        assert app.runner.size == 1
+        script_ = app.registry.get("pid")
+        assert script_ is not None
+        assert app.runner.run(script_, {}).value == "ok"
+    finally:
+        app.close()
+    assert app.runner.pids() == []
+
+
+class Served:
+    """`python -m emulator serve` on a free port, as a user starts it."""
+
+    def __init__(self, project: Path, *args: str) -> None:
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "emulator", "serve", "--port", "0", *args],
+            cwd=project,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        self.banner = []
+        for line in self.process.stdout:
+            self.banner.append(line)
+            if line.startswith("A development tool"):
+                break
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/", "".join(self.banner))
+        assert match, "".join(self.banner)
+        self.base = f"http://127.0.0.1:{match.group(1)}"
+
+    def call(self, name: str) -> tuple[int, Any]:
+        url = (
+            f"{self.base}/crm/v2/functions/{name}/actions/execute"
+            f"?auth_type=apikey&zapikey={DEMO_KEY}"
+        )
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
+
+@pytest.fixture
+def served_project(project: Path, write_function: Any) -> Path:
+    write_config(project, {"api_keys": [{"key": DEMO_KEY}], "limits": {"workers": 2}})
+    write_function("slow", LONG)
+    write_function("hello", "def handler():\n    return 'hi'\n")
+    return project
+
+
+@pytest.mark.parametrize(
+    "sig",
+    [
+        pytest.param(signal.SIGTERM, id="sigterm"),
+        pytest.param(signal.SIGINT, id="ctrl-c"),
+        pytest.param(signal.SIGKILL, id="kill-9"),
+    ],
+)
+def test_stopping_serve_leaves_no_worker_behind(served_project: Path, sig: int) -> None:
+    server = Served(served_project, "--timeout", "0.5")
+    try:
+        assert server.call("hello")[0] == 200
+        # Two workers, each with a child forked ahead of the next call.
+        assert wait_until(lambda: len(descendants(server.process.pid)) == 4)
+        workers = descendants(server.process.pid)
+        server.process.send_signal(sig)
+        server.process.wait(timeout=10)
+        assert wait_until(lambda: not any(alive(pid) for pid in workers))
+    finally:
+        server.process.kill()
+        server.process.wait()
+
+
+def test_serve_timeout_overrides_the_configured_limit(served_project: Path) -> None:
+    (served_project / "config.yaml").write_text(
+        textwrap.dedent(
+            f"""
+            api_keys: [{{key: "{DEMO_KEY}"}}]
+            limits: {{workers: 2, timeout_seconds: 30}}
+            functions: {{slow: {{timeout_seconds: 20}}}}
+            """
+        )
+    )
+    server = Served(served_project, "--timeout", "0.5")
+    try:
+        assert (
+            "Limits per call: 0.5 s, 200000 statements, 512 MB, 2 workers"
+            in "".join(server.banner)
+        )
+        status, body = server.call("slow")
+        assert status == 500
+        assert b'"code":"LIMIT_REACHED"' in body
+        assert b'"limit":"timeout_seconds","value":0.5' in body
+    finally:
+        server.process.terminate()
+        server.process.wait(timeout=10)
+
+
+def test_a_forked_server_process_starts_its_own_workers() -> None:
+    """gunicorn --preload builds the app, then forks: the pool must not be shared."""
+    runner = WorkerRunner("handler", lambda name: SMALL, 1)
+    try:
+        parents = runner.pids()
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the forked server process
+            code = 1
+            try:
+                value = runner.run(
+                    script("def handler():\n    return 'own'\n"), {}
+                ).value
+                own = runner.pids()
+                os.write(write, f"{value} {int(not set(own) & set(parents))}".encode())
+                runner.close()
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write)
+        assert os.read(read, 100) == b"own 1"
+        os.waitpid(pid, 0)
+        assert (
+            runner.run(script("def handler():\n    return 'parent'\n"), {}).value
+            == "parent"
+        )
+        assert runner.pids() == parents
+    finally:
+        runner.close()
