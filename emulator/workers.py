@@ -121,6 +121,8 @@ class Worker:
         )
         try:
             line = self.reader.read_line(deadline, result_cap(job.limits))
+        except OSError as exc:  # the pipe went away under us: the pool is closing
+            raise WorkerLost(self._death(job)) from exc
         except (TimeoutError, LineTooLong) as exc:
             limit = (
                 "timeout_seconds" if isinstance(exc, TimeoutError) else "response_bytes"
@@ -158,15 +160,21 @@ class Worker:
             code = -signal.SIGKILL
         return death(job.display, job.name, job.limits, code)
 
-    def kill(self) -> None:
-        """SIGKILL the worker and its children (one process group)."""
+    def kill(self, close_pipes: bool = True) -> None:
+        """SIGKILL the worker and its children (one process group).
+
+        A worker busy with a call keeps its pipes open: the calling thread
+        reads the end of file and closes them itself (closing a pipe another
+        thread is reading could hand its number to an unrelated file).
+        """
         if self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
-        for pipe in (self.stdin, self.stdout):
-            with contextlib.suppress(OSError):
-                pipe.close()
+        if close_pipes:
+            for pipe in (self.stdin, self.stdout):
+                with contextlib.suppress(OSError):
+                    pipe.close()
 
 
 class WorkerRunner:
@@ -268,6 +276,8 @@ class WorkerRunner:
                 continue
 
     def _start(self) -> None:
+        if self._closed:
+            return
         worker = Worker(self.fresh_process)
         with self._lock:
             closed = self._closed
@@ -285,10 +295,15 @@ class WorkerRunner:
         self._start()
 
     def close(self) -> None:
-        """Kill every worker and its children; idempotent."""
+        """Kill every worker and its children; idempotent. A call in flight
+        ends with a crash outcome."""
         with self._lock:
             self._closed = True
             workers = list(self._workers)
             self._workers.clear()
+        idle = set()
+        with contextlib.suppress(queue.Empty):
+            while True:
+                idle.add(self._idle.get_nowait())
         for worker in workers:
-            worker.kill()
+            worker.kill(close_pipes=worker in idle)

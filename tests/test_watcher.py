@@ -240,13 +240,19 @@ def test_a_broken_save_shows_every_error_then_the_fix_is_picked_up(
     app = watch()
     client = Client(app)
     broken = save(path, BROKEN)
+    secret = (
+        '"_secret" is an invalid variable name because it starts with "_". Names '
+        "that start with '_' are reserved for the sandbox; rename it."
+    )
+    dunder = (
+        '"__class__" is an invalid attribute name because it starts with "_". '
+        "Private and special attributes (those that start with '_') are not "
+        "available in functions."
+    )
     errors = [
-        "    functions/hello.py, line 2: "
-        '"_secret" is an invalid variable name because it starts with "_"',
-        "    functions/hello.py, line 3: "
-        '"__class__" is an invalid attribute name because it starts with "_".',
-        "    functions/hello.py, line 3: "
-        '"_secret" is an invalid variable name because it starts with "_"',
+        f"    functions/hello.py, line 2: {secret}",
+        f"    functions/hello.py, line 3: {dunder}",
+        f"    functions/hello.py, line 3: {secret}",
     ]
     wait_for_note(notes, errors[-1])
     assert notes.lines == [
@@ -257,9 +263,9 @@ def test_a_broken_save_shows_every_error_then_the_fix_is_picked_up(
     status, version, body = call(client, "hello")
     assert (status, version, body["code"]) == (500, broken, "FUNCTION_LOAD_ERROR")
     assert [(e["line"], e["message"]) for e in body["details"]["errors"]] == [
-        (2, '"_secret" is an invalid variable name because it starts with "_"'),
-        (3, '"__class__" is an invalid attribute name because it starts with "_".'),
-        (3, '"_secret" is an invalid variable name because it starts with "_"'),
+        (2, secret),
+        (3, dunder),
+        (3, secret),
     ]
     assert call(client, "other")[0] == 200
     fixed = save(path, source("fixed"))
