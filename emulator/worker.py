@@ -52,7 +52,8 @@ from .protocol import (
 GRACE_SECONDS = 0.5
 RECURSION_LIMIT = 1000
 CACHE_SIZE = 64
-JOB_CAP = 64 * MB + 10 * MB  # request body limit headroom; jobs carry the request
+# Jobs come from the server, which is trusted; this only bounds a broken line.
+JOB_CAP = 1 << 31
 
 
 class CodeCache:
@@ -231,6 +232,11 @@ class Zygote:
 
     def serve(self) -> None:
         self.cache.learn(WARM_UP)
+        # What exists now (the modules, the catalog) is never collected: the
+        # children's garbage collector then does not touch, and so copy, the
+        # pages it lives on.
+        gc.collect()
+        gc.freeze()
         if not self.reuse:
             self.spare = self.fork()
         write_all(self.out_fd, dumps({"ready": os.getpid()}))
@@ -281,21 +287,21 @@ class Zygote:
         self.spare = None
         with contextlib.suppress(BrokenPipeError):  # it died waiting: reap says how
             write_all(child.job_fd, line + b"\n")
-        result = self.wait(child, job)
-        child.close()
+        try:
+            result = self.wait(child, job)
+        finally:
+            child.close()
+            self.exiting.append(child)
         if result is not None:
-            write_all(self.out_fd, result)
-            self.exiting.append(child)  # its exit takes time; reap it later
+            write_all(self.out_fd, result)  # the child's exit is reaped later
             return
+        self.exiting.remove(child)
         code = child.reap()
         assert code is not None
         problem = death(job.display, job.name, job.limits, code)
         write_all(self.out_fd, outcome_line(Outcome(None, (), (), 0.0, problem)))
 
     def fork(self) -> Child:
-        # Objects that exist now are never collected by a child, so its garbage
-        # collector does not touch (and copy) the zygote's memory pages.
-        gc.freeze()
         return Child(self.cache, (self.server.fd, self.out_fd))
 
     def wait(self, child: Child, job: Job) -> bytes | None:
@@ -304,7 +310,11 @@ class Zygote:
         deadline = time.monotonic() + limits.timeout_seconds + GRACE_SECONDS
         while True:
             if self.server.wait(0):
-                self.check_server()
+                try:
+                    self.check_server()
+                except ServerGone:
+                    child.kill()
+                    raise
             try:
                 line = child.reader.read_line(
                     min(deadline, time.monotonic() + 0.2), result_cap(limits)

@@ -25,8 +25,9 @@ from emulator.app import create_app
 from emulator.errors import EmulatorError
 from emulator.limits import Limits
 from emulator.outcome import Outcome
+from emulator.protocol import Job, write_all
 from emulator.registry import Script
-from emulator.workers import KEPT_ENVIRONMENT, WorkerRunner, default_size
+from emulator.workers import KEPT_ENVIRONMENT, Worker, WorkerRunner, default_size
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -380,3 +381,22 @@ def test_a_forked_server_process_starts_its_own_workers() -> None:
         assert runner.pids() == parents
     finally:
         runner.close()
+
+
+def test_a_worker_whose_server_is_gone_ends_the_call_it_runs() -> None:
+    """The server died mid-call (no close()): the worker sees the end of its stdin."""
+    worker = Worker()
+    try:
+        long_job = script(LONG, "long")
+        job = Job(
+            "long", long_job.display, long_job.version, long_job.source, "handler", {},
+            Limits(timeout_seconds=20),
+        )  # fmt: skip
+        worker._wait_ready(job)
+        write_all(worker.stdin.fileno(), job.to_line())
+        assert wait_until(lambda: len(descendants(worker.pid)) == 1)
+        (child,) = descendants(worker.pid)
+        worker.stdin.close()
+        assert wait_until(lambda: not alive(child) and not alive(worker.pid), 5)
+    finally:
+        worker.kill()
