@@ -93,6 +93,15 @@ def main() -> None:
     help="Wall-time limit of every function for this run, overriding "
     "limits.timeout_seconds and functions.<name>.timeout_seconds (Zoho: 60).",
 )
+@click.option(
+    "--processes",
+    "-P",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Server processes sharing the port (and the SQLite store), for heavy "
+    "load: about one per core.",
+)
 def serve(
     config_path: Path,
     host: str | None,
@@ -101,6 +110,7 @@ def serve(
     verbose: bool,
     watch: bool,
     timeout: float | None,
+    processes: int,
 ) -> None:
     """Serve the project's functions over HTTP until Ctrl-C."""
     config = config_module.load(config_path)
@@ -113,6 +123,7 @@ def serve(
         verbosity=0 if quiet else 2 if verbose else 1,
         watch=watch,
         timeout=timeout,
+        processes=processes,
     )
 
 

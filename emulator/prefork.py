@@ -34,11 +34,16 @@ def listen(host: str, port: int) -> socket.socket:
 
 
 class Supervisor:
-    def __init__(self, processes: int, child: Callable[[], None], echo: Echo) -> None:
+    """Keeps `processes` children running `child(slot)`; slot 0 is the one that
+    prints what all would print alike (reload lines)."""
+
+    def __init__(
+        self, processes: int, child: Callable[[int], None], echo: Echo
+    ) -> None:
         self.processes = processes
         self.child = child
         self.echo = echo
-        self.children: set[int] = set()
+        self.children: dict[int, int] = {}  # pid -> slot
         self.stopping = False
 
     def run(self) -> None:
@@ -46,26 +51,26 @@ class Supervisor:
             s: signal.signal(s, self._stop) for s in (signal.SIGINT, signal.SIGTERM)
         }
         try:
-            for _ in range(self.processes):
-                self._fork()
+            for slot in range(self.processes):
+                self._fork(slot)
             self._supervise()
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             self._terminate()
 
-    def _fork(self) -> None:
+    def _fork(self, slot: int) -> None:
         pid = os.fork()
         if pid == 0:
-            self._become_child()
-        self.children.add(pid)
+            self._become_child(slot)
+        self.children[pid] = slot
 
-    def _become_child(self) -> None:
+    def _become_child(self, slot: int) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, _raise_interrupt)
         code = 0
         try:
-            self.child()
+            self.child(slot)
         except KeyboardInterrupt:
             pass
         # A child must never return into the parent's code, whatever happens.
@@ -82,13 +87,13 @@ class Supervisor:
                 return
             except InterruptedError:
                 continue
-            self.children.discard(pid)
-            if not self.stopping:
+            slot = self.children.pop(pid, None)
+            if slot is not None and not self.stopping:
                 self.echo(
                     f"server process {pid} exited ({_describe(status)}); starting another"
                 )
                 time.sleep(RESTART_PAUSE)
-                self._fork()
+                self._fork(slot)
 
     def _stop(self, signum: int, frame: FrameType | None) -> None:
         self.stopping = True
@@ -106,7 +111,7 @@ class Supervisor:
                 break
             if pid == 0:
                 time.sleep(0.05)
-            self.children.discard(pid)
+            self.children.pop(pid, None)
         for pid in self.children:
             _kill(pid, signal.SIGKILL)
 

@@ -8,16 +8,18 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from . import limits, tokens
+from . import limits, prefork, tokens
 from .accounts import TOKEN_PATH, consent_url
 from .app import Emulator, create_app
 from .config import Config
 from .errors import ConfigError
-from .reporter import LineReporter
-from .watcher import Watcher
+from .reporter import LineReporter, NullReporter
+from .runner import InProcessRunner
+from .watcher import Watcher, config_file_of
 
 Echo = Callable[[str], None]
 
@@ -56,8 +58,31 @@ def serve(
     verbosity: int = 1,
     watch: bool = True,
     timeout: float | None = None,
+    processes: int = 1,
 ) -> None:
-    """Serve until Ctrl-C or SIGTERM; `timeout` overrides every wall-time limit."""
+    """Serve until Ctrl-C or SIGTERM; `timeout` overrides every wall-time limit;
+    `processes` > 1 runs that many server processes on one socket."""
+    config = _for_this_run(config, host, port, timeout)
+    reporter = LineReporter(echo, color=color, verbosity=verbosity)
+    if processes > 1:
+        serve_processes(config, processes, reporter, echo, watch)
+        return
+    app = create_app(config, reporter=reporter)
+    try:  # the workers go with the server, however it stops
+        http = make_server(
+            config.server.host, config.server.port, app, threaded=True,
+            request_handler=RedactingHandler,
+        )  # fmt: skip
+        watcher = Watcher.for_app(app) if watch else None
+        banner(app, base_url(config.server.host, http.port), echo, watch_line(watcher))
+        _serve_forever(http, watcher, echo)
+    finally:
+        app.close()
+
+
+def _for_this_run(
+    config: Config, host: str | None, port: int | None, timeout: float | None
+) -> Config:
     if timeout is not None:
         config = limits.with_timeout(config, timeout)
     server_config = dataclasses.replace(
@@ -65,35 +90,79 @@ def serve(
         host=host or config.server.host,
         port=config.server.port if port is None else port,
     )
-    config = dataclasses.replace(config, server=server_config)
     if not port_free(server_config.host, server_config.port):
         raise ConfigError(
             f"cannot listen on {server_config.host}:{server_config.port}: the port is in use "
             f"or the address is not local. Pass --port N, or set server.port in config.yaml."
         )
-    app = create_app(
-        config, reporter=LineReporter(echo, color=color, verbosity=verbosity)
-    )
-    try:  # the workers go with the server, however it stops
-        http = make_server(
-            server_config.host, server_config.port, app, threaded=True,
-            request_handler=RedactingHandler,
-        )  # fmt: skip
-        watcher = Watcher.for_app(app) if watch else None
-        if watcher:
-            watcher.start()
-        banner(app, base_url(server_config.host, http.port), echo, watcher)
-        with sigterm_as_interrupt():
-            try:
-                http.serve_forever()
-            except KeyboardInterrupt:
-                echo("stopping")
-            finally:
-                if watcher:
-                    watcher.stop()
-                http.server_close()
+    return dataclasses.replace(config, server=server_config)
+
+
+def _serve_forever(http: BaseWSGIServer, watcher: Watcher | None, echo: Echo) -> None:
+    if watcher:
+        watcher.start()
+    with sigterm_as_interrupt():
+        try:
+            http.serve_forever()
+        except KeyboardInterrupt:
+            echo("stopping")
+        finally:
+            if watcher:
+                watcher.stop()
+            http.server_close()
+
+
+def watch_line(watcher: Watcher | None) -> str:
+    if watcher:
+        return watcher.describe()
+    return "Not watching for changes (--no-watch): restart to load edited scripts."
+
+
+def serve_processes(
+    config: Config, processes: int, reporter: LineReporter, echo: Echo, watch: bool
+) -> None:
+    """N server processes accepting from one socket, each with its own app (own
+    workers, own SQLite connections, own watcher); the store keeps them agreed."""
+    sock = prefork.listen(config.server.host, config.server.port)
+    base = base_url(config.server.host, sock.getsockname()[1])
+    # The banner comes from an app without workers: the children make their own.
+    preview = create_app(config, runner=InProcessRunner(config.entry_point))
+    try:
+        watching = (
+            "Watching functions/ and config.yaml in every process." if watch else None
+        )
+        banner(preview, base, echo, watching or watch_line(None))
     finally:
-        app.close()
+        preview.close()
+    echo(f"{processes} server processes share {base}.")
+
+    def child(slot: int) -> None:
+        app = create_app(config, reporter=reporter)
+        try:
+            http = make_server(
+                config.server.host, config.server.port, app, threaded=True,
+                request_handler=RedactingHandler, fd=sock.fileno(),
+            )  # fmt: skip
+            # Every process reloads; only the first says so, once for all.
+            quiet = reporter if slot == 0 else NullReporter()
+            watcher = (
+                Watcher(app.registry, quiet, config_file=_config_file(app))
+                if watch
+                else None
+            )
+            _serve_forever(http, watcher, lambda text: None)
+        finally:
+            app.close()
+
+    try:
+        prefork.Supervisor(processes, child, echo).run()
+    finally:
+        sock.close()
+    echo("stopping")
+
+
+def _config_file(app: Emulator) -> Path:
+    return config_file_of(app.config.root, app.config.source)
 
 
 @contextmanager
@@ -122,9 +191,7 @@ def execute_url(base: str, name: str) -> str:
     return f"{base}/crm/v2/functions/{name}/actions/execute"
 
 
-def banner(
-    app: Emulator, base: str, echo: Echo, watcher: Watcher | None = None
-) -> None:
+def banner(app: Emulator, base: str, echo: Echo, watching: str = "") -> None:
     config = app.config
     echo(f"zcrm-emulator serving {config.root} ({config.source})")
     scripts = app.registry.all()
@@ -148,10 +215,8 @@ def banner(
         echo(f"  curl '{execute_url(base, example)}?auth_type=apikey&zapikey={key}'")
     for line in oauth_lines(app, base):
         echo(line)
-    if watcher:
-        echo(watcher.describe())
-    else:
-        echo("Not watching for changes (--no-watch): restart to load edited scripts.")
+    if watching:
+        echo(watching)
     echo("A development tool, not a hosting platform. Ctrl-C stops it.")
 
 

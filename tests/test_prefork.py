@@ -17,7 +17,7 @@ SCRIPT = textwrap.dedent(
 
     folder = sys.argv[1]
 
-    def child():
+    def child(slot):
         open(os.path.join(folder, str(os.getpid())), "w").close()
         while True:
             time.sleep(0.05)

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -159,3 +160,40 @@ def test_first_start_without_seeded_key_creates_and_prints_one(tmp_path):
     again.stop()
     assert key not in second
     assert "secret shown when it was created" in second
+
+
+def children_of(pid: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.add(int(entry.name))
+    return found
+
+
+def test_several_processes_share_the_port_and_the_store(tmp_path):
+    shutil.copytree(ROOT / "functions", tmp_path / "functions")
+    shutil.copy(ROOT / "config.yaml", tmp_path / "config.yaml")
+    server = Server(tmp_path, "--processes", "2")
+    deadline = time.monotonic() + 30
+    while (
+        len(processes := children_of(server.process.pid)) < 2
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.05)
+    assert len(processes) == 2
+    created = subprocess.run(
+        [sys.executable, "-m", "emulator", "keys", "create"], cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+    )  # fmt: skip
+    key = re.search(r"1003\.[0-9a-f]{32}\.[0-9a-f]{32}", created.stdout).group(0)
+    path = f"/crm/v2/functions/hello/actions/execute?auth_type=apikey&zapikey={key}"
+    answers = [server.call(path + f"&name=n{i}") for i in range(12)]
+    assert {status for status, _, _ in answers} == {200}
+    log = server.stop()
+    assert "2 server processes share" in log
+    assert not any(Path(f"/proc/{pid}").exists() for pid in processes)
