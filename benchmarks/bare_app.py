@@ -11,6 +11,8 @@ import sys
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from emulator import prefork
+
 BODY = (
     '{"code":"success","details":{"output":"ok","output_type":"string",'
     '"id":"4150868000000225013"},"message":"function executed successfully"}'
@@ -27,8 +29,24 @@ def app(request: Request) -> Response:
     return Response(BODY, content_type="application/json;charset=UTF-8")
 
 
+def main(port: int, processes: int) -> None:
+    """One threaded server, or `processes` of them on one socket (as the emulator's
+    `serve --processes` runs), so both sides of a ratio use the same setup."""
+    if processes == 1:
+        server = make_server("127.0.0.1", port, app, threaded=True,
+                             request_handler=QuietHandler)  # fmt: skip
+        print(f"listening on {server.port}", flush=True)
+        server.serve_forever()
+        return
+    sock = prefork.listen("127.0.0.1", port)
+
+    def child(slot: int) -> None:
+        make_server("127.0.0.1", port, app, threaded=True, request_handler=QuietHandler,
+                    fd=sock.fileno()).serve_forever()  # fmt: skip
+
+    print(f"listening on {port} with {processes} processes", flush=True)
+    prefork.Supervisor(processes, child, print).run()
+
+
 if __name__ == "__main__":
-    server = make_server("127.0.0.1", int(sys.argv[1]), app, threaded=True,
-                         request_handler=QuietHandler)  # fmt: skip
-    print(f"listening on {server.port}", flush=True)
-    server.serve_forever()
+    main(int(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else 1)

@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,8 +28,12 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path[:0] = [str(HERE), str(ROOT)]
+import bench_reload  # noqa: E402 - a sibling script, importable once HERE is on the path
+
 KEY = "1003." + "c" * 32 + "." + "d" * 32
 CONCURRENCY = (1, 8, 64)
+BASELINE = "bare werkzeug"
 
 TRIVIAL = 'def handler():\n    return "ok"\n'
 CPU = """
@@ -90,12 +95,14 @@ def project(folder: Path, extra_config: str = "") -> Path:
     return folder / "config.yaml"
 
 
-_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 
 
 def _ms(text: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
-    return float(number) * _UNITS[unit]
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    if match is None:  # wrk prints nan when a run got no answers
+        return float("nan")
+    return float(match.group(1)) * _UNITS[match.group(2)]
 
 
 def wrk(
@@ -114,8 +121,8 @@ def wrk(
     )
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
-        "p50_ms": _ms(re.search(r"50%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
-        "p99_ms": _ms(re.search(r"99%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
+        "p50_ms": _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)),  # type: ignore[union-attr]
+        "p99_ms": _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)),  # type: ignore[union-attr]
         "errors": errors,
     }
 
@@ -150,28 +157,58 @@ def execute(base: str, name: str) -> str:
     )
 
 
-def run_http(seconds: float, work: Path) -> list[Figure]:
-    figures: list[Figure] = []
+def bare(processes: int, seconds: float, label: str) -> list[Figure]:
     port = free_port()
-    bare = [sys.executable, str(HERE / "bare_app.py"), str(port)]
-    with process(bare, "listening"):
-        figures += measure(
-            "bare werkzeug (baseline)", f"http://127.0.0.1:{port}/", seconds
-        )
+    args = [sys.executable, str(HERE / "bare_app.py"), str(port), str(processes)]
+    with process(args, "listening"):
+        time.sleep(0.3 * processes)  # the children start after the line
+        return measure(label, f"http://127.0.0.1:{port}/", seconds)
+
+
+def oauth_token(config: Path) -> str:
+    out = subprocess.run(
+        [sys.executable, "-m", "emulator", "token", "--config", str(config), "--json",
+         "--scope", "ZohoCRM.functions.execute.READ"],
+        env=env(), capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    return str(json.loads(out)["access_token"])
+
+
+def run_http(seconds: float, work: Path) -> list[Figure]:
+    figures = bare(1, seconds, BASELINE)
     config = project(work / "http")
     with emulator(config)() as base:
         figures += measure("emulator, API key", execute(base, "trivial"), seconds)
+        token = {"Authorization": f"Zoho-oauthtoken {oauth_token(config)}"}
+        oauth = f"{base}/crm/v2/functions/trivial/actions/execute?auth_type=oauth"
+        figures += measure("emulator, OAuth token", oauth, seconds, token)
         figures += measure(
             "emulator, CPU-heavy function", execute(base, "cpu"), seconds
         )
     return figures
 
 
+def run_processes(seconds: float, work: Path, processes: int) -> list[Figure]:
+    figures = bare(processes, seconds, f"{BASELINE} x{processes} processes")
+    config = project(work / "processes")
+    with emulator(config, "--processes", str(processes))() as base:
+        time.sleep(1.0)  # let every process start its workers
+        url = execute(base, "trivial")
+        figures += measure(f"emulator, API key x{processes} processes", url, seconds)
+    return figures
+
+
 def with_ratios(figures: list[Figure]) -> list[Figure]:
-    base = {f.concurrency: f.rps for f in figures if f.scenario.startswith("bare")}
+    """Each emulator row over the baseline row of the same setup and concurrency
+    (the multi-process rows over the multi-process baseline)."""
+    base = {
+        (f.scenario.partition(" x")[2], f.concurrency): f.rps
+        for f in figures
+        if f.scenario.startswith(BASELINE)
+    }
     return [
-        Figure(**{**asdict(f), "ratio": round(f.rps / base[f.concurrency], 3)})
-        if f.concurrency in base else f
+        Figure(**{**asdict(f), "ratio": round(f.rps / base[key], 3)})
+        if (key := (f.scenario.partition(" x")[2], f.concurrency)) in base else f
         for f in figures
     ]  # fmt: skip
 
@@ -191,22 +228,57 @@ def markdown(figures: list[Figure], seconds: float) -> str:
     return "\n".join(lines) + "\n"
 
 
+def timing_table(timings: dict[str, list[float]]) -> str:
+    names = {
+        "reload_ms": "save to first response of the new version",
+        "call_without_save_ms": "one call, no save (for scale)",
+        "compile_200_ms": "compile 200 functions",
+        "start_200_to_first_answer_ms": "start with 200 functions to first answer",
+    }
+    lines = ["| timing | median ms | p95 ms | n |", "|---|---:|---:|---:|"]
+    for key, label in names.items():
+        values = sorted(timings[key])
+        p95 = values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
+        lines.append(
+            f"| {label} | {statistics.median(values):.1f} | {p95:.1f} | {len(values)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
         "--seconds", type=float, default=5.0, help="length of each wrk run"
     )
     parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument(
+        "--processes", type=int, default=2, help="for the multi-process rows"
+    )
+    parser.add_argument(
+        "--saves", type=int, default=40, help="saves for reload latency"
+    )
     options = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
     with tempfile.TemporaryDirectory() as tmp:
-        figures = with_ratios(run_http(options.seconds, Path(tmp)))
+        figures = run_http(options.seconds, Path(tmp))
+        figures += run_processes(options.seconds, Path(tmp), options.processes)
+    figures = with_ratios(figures)
+    print("reload latency and startup (benchmarks/bench_reload.py) ...", flush=True)
+    reload = bench_reload.reload_latency(options.saves, 0.1, 5.0)
+    compile_ms, first_call_ms = bench_reload.startup(200, 3)
+    timings = {
+        "reload_ms": [
+            v for k, vs in reload.items() if k != bench_reload.BASELINE for v in vs
+        ],
+        "call_without_save_ms": reload[bench_reload.BASELINE],
+        "compile_200_ms": compile_ms,
+        "start_200_to_first_answer_ms": first_call_ms,
+    }
     options.out.mkdir(parents=True, exist_ok=True)
-    (options.out / "results.json").write_text(
-        json.dumps([asdict(f) for f in figures], indent=2)
-    )
-    table = markdown(figures, options.seconds)
+    raw = {"http": [asdict(f) for f in figures], "timings": timings}
+    (options.out / "results.json").write_text(json.dumps(raw, indent=2))
+    table = markdown(figures, options.seconds) + "\n" + timing_table(timings)
     (options.out / "results.md").write_text(table)
     print(table)
 
