@@ -41,6 +41,9 @@ class Compiled:
     problems: tuple[Problem, ...] = field(default=())
 
 
+PARSE_NAME = "<function script>"
+
+
 def compile_script(
     source: str, filename: str, entry_point: str, *, count: bool = True
 ) -> Compiled:
@@ -70,7 +73,10 @@ def compile_script(
 
 def _compile(source: str, filename: str, entry_point: str, count: bool) -> Compiled:
     try:
-        tree = ast.parse(source, filename)
+        # Not the real file name: for a syntax error CPython quotes the line from
+        # the file of that name on disk, relative to the current folder, which
+        # may be another file or another version; this way it quotes `source`.
+        tree = ast.parse(source, PARSE_NAME)
     except SyntaxError as exc:
         text = f" at statement: {exc.text.strip()!r}" if exc.text else ""
         return Compiled(

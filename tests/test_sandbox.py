@@ -131,3 +131,18 @@ def test_limits_apply_in_process_too() -> None:
 
 def test_arguments_are_passed_by_name() -> None:
     assert run("def handler(a, b=2):\n    return [a, b]\n", a=1).value == [1, 2]
+
+
+def test_syntax_error_quotes_the_source_not_a_file_of_that_name(tmp_path, monkeypatch):
+    # A file with the same relative name exists in the current folder.
+    (tmp_path / "functions").mkdir()
+    (tmp_path / "functions" / "hello.py").write_text("# another file\n# its line 2\n")
+    monkeypatch.chdir(tmp_path)
+    compiled = sandbox.compile_script(
+        "x = 1\ndef handler(:\n    pass\n", "functions/hello.py", "handler"
+    )
+    [problem] = compiled.problems
+    assert (problem.file, problem.line) == ("functions/hello.py", 2)
+    assert (
+        problem.message == "SyntaxError: invalid syntax at statement: 'def handler(:'"
+    )
