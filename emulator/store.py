@@ -7,6 +7,7 @@ two apps in one process never share one.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -96,6 +97,8 @@ class Store:
             path.parent.mkdir(parents=True, exist_ok=True)
             with self.transaction() as db:
                 self._migrate(db)
+        except StateMismatch:
+            raise
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(
                 f"cannot open the state database {path}: {exc}. Check that the folder "
@@ -125,7 +128,40 @@ class Store:
         db.execute("COMMIT")
 
     def _migrate(self, db: sqlite3.Connection) -> None:
-        done = db.execute("PRAGMA user_version").fetchone()[0]
-        for number, sql in enumerate(self.migrations[done:], start=done + 1):
-            db.execute(sql)
-            db.execute(f"PRAGMA user_version = {number}")
+        """Run the migrations not run yet. Each run one is recorded with a digest
+        of its SQL, so a database written by another build (whose migrations
+        differ) is refused with a message instead of failing later on a missing
+        table."""
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations"
+            " (number INTEGER PRIMARY KEY, digest TEXT NOT NULL)"
+        )
+        done = {
+            row[0]: row[1]
+            for row in db.execute("SELECT number, digest FROM schema_migrations")
+        }
+        for number, sql in enumerate(self.migrations, start=1):
+            digest = _digest(sql)
+            if number not in done:
+                db.execute(sql)
+                db.execute(
+                    "INSERT INTO schema_migrations VALUES (?, ?)", (number, digest)
+                )
+            elif done[number] != digest:
+                raise StateMismatch(self.path, number)
+        if len(done) > len(self.migrations):
+            raise StateMismatch(self.path, len(self.migrations) + 1)
+
+
+def _digest(sql: str) -> str:
+    return hashlib.sha256(" ".join(sql.split()).encode()).hexdigest()[:16]
+
+
+class StateMismatch(ConfigError):
+    def __init__(self, path: Path, number: int) -> None:
+        super().__init__(
+            f"the state database {path} was written by another version of "
+            f"zcrm-emulator (its schema step {number} differs from this version's). "
+            f"Move or delete {path.parent} to start with a fresh state; API keys, "
+            f"OAuth tokens and call history in it will be lost."
+        )

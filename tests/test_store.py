@@ -1,0 +1,67 @@
+import sqlite3
+
+import pytest
+
+from emulator.errors import ConfigError
+from emulator.store import Store
+
+FIRST = ("CREATE TABLE a (x INTEGER)",)
+
+
+def test_migrations_run_once_and_in_order(tmp_path):
+    Store(tmp_path / "s.db", FIRST)
+    store = Store(tmp_path / "s.db", (*FIRST, "CREATE TABLE b (y INTEGER)"))
+    tables = {
+        row[0] for row in store.connection().execute("SELECT name FROM sqlite_master")
+    }
+    assert {"a", "b", "schema_migrations"} <= tables
+
+
+def test_whitespace_changes_do_not_count_as_another_schema(tmp_path):
+    Store(tmp_path / "s.db", FIRST)
+    Store(tmp_path / "s.db", ("CREATE TABLE a   (x INTEGER)\n",))
+
+
+def test_a_database_of_another_version_is_refused_with_what_to_do(tmp_path):
+    Store(tmp_path / "s.db", FIRST)
+    with pytest.raises(ConfigError) as caught:
+        Store(tmp_path / "s.db", ("CREATE TABLE other (z INTEGER)",))
+    assert caught.value.message == (
+        f"the state database {tmp_path / 's.db'} was written by another version of "
+        "zcrm-emulator (its schema step 1 differs from this version's). Move or delete "
+        f"{tmp_path} to start with a fresh state; API keys, OAuth tokens and call "
+        "history in it will be lost."
+    )
+
+
+def test_a_newer_database_is_refused(tmp_path):
+    Store(tmp_path / "s.db", (*FIRST, "CREATE TABLE b (y INTEGER)"))
+    with pytest.raises(ConfigError) as caught:
+        Store(tmp_path / "s.db", FIRST)
+    assert "its schema step 2 differs" in caught.value.message
+
+
+def test_an_unwritable_place_says_so(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(ConfigError) as caught:
+        Store(tmp_path / "file" / "s.db", FIRST)
+    assert caught.value.message.startswith(f"cannot open the state database {tmp_path}")
+    assert caught.value.message.endswith(
+        "Check that the folder is writable, or set state_dir in config.yaml to a "
+        "writable folder."
+    )
+
+
+def test_not_a_database_says_so(tmp_path):
+    (tmp_path / "s.db").write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(ConfigError) as caught:
+        Store(tmp_path / "s.db", FIRST)
+    assert "file is not a database" in caught.value.message
+
+
+def test_wal_mode(tmp_path):
+    store = Store(tmp_path / "s.db", FIRST)
+    assert store.connection().execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert sqlite3.connect(tmp_path / "s.db").execute(
+        "SELECT COUNT(*) FROM a"
+    ).fetchone() == (0,)
