@@ -32,6 +32,14 @@ class Server:
             text=True,
         )
         self.banner: list[str] = []
+        try:
+            self.base = self._read_banner()
+        except BaseException:
+            self.process.kill()  # never leave a server behind a failed start
+            self.process.wait()
+            raise
+
+    def _read_banner(self) -> str:
         assert self.process.stdout is not None
         for line in self.process.stdout:
             self.banner.append(line)
@@ -40,7 +48,7 @@ class Server:
         text = "".join(self.banner)
         match = re.search(r"http://127\.0\.0\.1:(\d+)/", text)
         assert match, text
-        self.base = f"http://127.0.0.1:{match.group(1)}"
+        return f"http://127.0.0.1:{match.group(1)}"
 
     def call(
         self,
@@ -59,8 +67,15 @@ class Server:
 
     def stop(self) -> str:
         self.process.terminate()
-        out, _ = self.process.communicate(timeout=10)
-        return "".join(self.banner) + out
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        # read(), not communicate(): lines already read ahead into the file
+        # object's buffer would be lost by communicate's direct reads.
+        assert self.process.stdout is not None
+        return "".join(self.banner) + self.process.stdout.read()
 
 
 @pytest.fixture
@@ -148,12 +163,14 @@ def test_first_start_without_seeded_key_creates_and_prints_one(tmp_path):
     )
     (tmp_path / "config.yaml").write_text("")
     server = Server(tmp_path)
-    text = "".join(server.banner)
-    key = re.search(r"API key: (1003\.[0-9a-f]{32}\.[0-9a-f]{32})\n", text).group(1)
-    status, _, body = server.call(
-        f"/crm/v2/functions/hello/actions/execute?auth_type=apikey&zapikey={key}"
-    )
-    server.stop()
+    try:
+        text = "".join(server.banner)
+        key = re.search(r"API key: (1003\.[0-9a-f]{32}\.[0-9a-f]{32})\n", text).group(1)
+        status, _, body = server.call(
+            f"/crm/v2/functions/hello/actions/execute?auth_type=apikey&zapikey={key}"
+        )
+    finally:
+        server.stop()
     assert (status, json.loads(body)["details"]["output"]) == (200, "hi")
     again = Server(tmp_path)
     second = "".join(again.banner)
@@ -179,21 +196,25 @@ def test_several_processes_share_the_port_and_the_store(tmp_path):
     shutil.copytree(ROOT / "functions", tmp_path / "functions")
     shutil.copy(ROOT / "config.yaml", tmp_path / "config.yaml")
     server = Server(tmp_path, "--processes", "2")
-    deadline = time.monotonic() + 30
-    while (
-        len(processes := children_of(server.process.pid)) < 2
-        and time.monotonic() < deadline
-    ):
-        time.sleep(0.05)
+    try:
+        processes = wait_for_children(server.process.pid, 2)
+        created = subprocess.run(
+            [sys.executable, "-m", "emulator", "keys", "create"], cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+        )  # fmt: skip
+        key = re.search(r"1003\.[0-9a-f]{32}\.[0-9a-f]{32}", created.stdout).group(0)
+        path = f"/crm/v2/functions/hello/actions/execute?auth_type=apikey&zapikey={key}"
+        answers = [server.call(path + f"&name=n{i}") for i in range(12)]
+    finally:
+        log = server.stop()
     assert len(processes) == 2
-    created = subprocess.run(
-        [sys.executable, "-m", "emulator", "keys", "create"], cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
-    )  # fmt: skip
-    key = re.search(r"1003\.[0-9a-f]{32}\.[0-9a-f]{32}", created.stdout).group(0)
-    path = f"/crm/v2/functions/hello/actions/execute?auth_type=apikey&zapikey={key}"
-    answers = [server.call(path + f"&name=n{i}") for i in range(12)]
     assert {status for status, _, _ in answers} == {200}
-    log = server.stop()
     assert "2 server processes share" in log
     assert not any(Path(f"/proc/{pid}").exists() for pid in processes)
+
+
+def wait_for_children(pid: int, count: int) -> set[int]:
+    deadline = time.monotonic() + 30
+    while len(found := children_of(pid)) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return found
