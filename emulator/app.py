@@ -107,7 +107,10 @@ class Emulator:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
-        request.max_content_length = self.config.limits.request_bytes
+        # One byte over the limit: a chunked body (no Content-Length) is cut at
+        # this size by Werkzeug without an error, so reading limit + 1 bytes is
+        # how a body over the limit shows itself (see _read_body).
+        request.max_content_length = self.config.limits.request_bytes + 1
         response = self.dispatch(request)
         return response(environ, start_response)
 
@@ -185,6 +188,8 @@ class Emulator:
             raise too_large
         try:
             body = request.get_data(cache=True)
+            if len(body) > limit:
+                raise too_large
             request.form  # noqa: B018 - parse now, inside the size limit
         except RequestEntityTooLarge as exc:
             raise too_large from exc

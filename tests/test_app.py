@@ -1,5 +1,7 @@
 """The execute endpoint: routing, versions and every row of DESIGN 2.1's error table."""
 
+import io
+
 import pytest
 from conftest import DEMO_KEY, execute_url, write_config
 from werkzeug.test import Client
@@ -365,3 +367,24 @@ def test_a_bug_in_the_emulator_is_an_envelope_not_a_traceback(write_function, ma
         "internal error in the emulator; the console shows the details",
     )
     assert "RuntimeError: boom" in notes[0]
+
+
+def test_chunked_body_over_the_limit_is_413_not_cut(project, write_function, make_app):
+    small_limits(project, request_bytes=100)
+    write_function(
+        "size", "def handler(crmAPIRequest):\n    return len(crmAPIRequest['body'])\n"
+    )
+    client = Client(make_app())
+
+    def chunked(size):
+        return client.post(
+            execute_url("size"),
+            input_stream=io.BytesIO(b"x" * size),
+            headers={"Transfer-Encoding": "chunked", "Content-Type": "text/plain"},
+            environ_overrides={"wsgi.input_terminated": True},
+        )
+
+    assert chunked(101).status_code == 413
+    assert chunked(5000).json["code"] == "REQUEST_ENTITY_TOO_LARGE"
+    exact = chunked(100)
+    assert (exact.status_code, exact.json["details"]["output"]) == (200, "100")
