@@ -243,8 +243,8 @@ def _when(stamp: float | None) -> str:
 @click.option(
     "--json",
     "json_file",
-    type=click.File("r", encoding="utf-8"),
-    help="Send the JSON in FILE ('-' for stdin) as the body.",
+    type=click.File("rb"),
+    help="Send FILE ('-' for stdin) as a JSON body, byte for byte (it must be JSON).",
 )
 @click.option("--body", help="Send TEXT as the raw body; @FILE sends a file's bytes.")
 @click.option(
@@ -296,8 +296,13 @@ def invoke(
     for a 2xx status, 1 otherwise. The function's print lines go to stderr.
     """
     config = config_module.load(config_path)
-    payload = _json_body(json_file) if json_file else None
-    raw = Path(body[1:]).read_bytes() if body and body.startswith("@") else body
+    raw: str | bytes | None = (
+        Path(body[1:]).read_bytes() if body and body.startswith("@") else body
+    )
+    extra = dict(_pair(h, ":", "--header") for h in headers)
+    if json_file:
+        raw = _json_body(json_file)
+        extra.setdefault("Content-Type", "application/json")
     files = (
         {"inputFile": (input_file.open("rb"), input_file.name)} if input_file else None
     )
@@ -306,13 +311,13 @@ def invoke(
             name,
             params=dict(_pair(p, "=", "--param") for p in params),
             body=raw,
-            json=payload,
-            headers=dict(_pair(h, ":", "--header") for h in headers),
+            headers=extra,
             files=files,
             method=method.upper() if method else None,
             auth=auth,
             user=user,
         )
+    click.echo(f"HTTP {result.status}", err=True)
     for line in result.printed:
         click.echo(f"print: {line}", err=True)
     pretty = _is_terminal() and result.envelope is not None
@@ -334,12 +339,15 @@ def _pair(text: str, sep: str, option: str) -> tuple[str, str]:
     return key.strip(), value.strip() if sep == ":" else value
 
 
-def _json_body(stream: Any) -> Any:
-    text = stream.read()
+def _json_body(stream: Any) -> bytes:
+    """The file's bytes, sent unchanged (signatures are computed over them),
+    once they are known to be JSON."""
+    data: bytes = stream.read()
     try:
-        return json.loads(text)
+        json.loads(data)
     except ValueError as exc:
         raise click.BadParameter(f"not valid JSON: {exc}", param_hint="--json") from exc
+    return data
 
 
 @main.command()

@@ -1,3 +1,4 @@
+import json
 import re
 import socket
 
@@ -127,7 +128,7 @@ def test_invoke_prints_the_response_and_exits_0(cli, write_function):
     result = cli("invoke", "hello", "-p", "name=Ada")
     assert result.exit_code == 0
     assert '"output":"Hi Ada"' in result.stdout
-    assert result.stderr == "print: saw Ada\n"
+    assert result.stderr == "HTTP 200\nprint: saw Ada\n"
 
 
 def test_invoke_exits_1_on_an_error_status(cli, write_function):
@@ -220,3 +221,12 @@ def test_init_makes_a_project_that_checks_and_serves(runner, tmp_path, monkeypat
     again = runner.invoke(main, ["init", "proj"])
     assert again.exit_code == 1
     assert "already exists; this folder is a project already" in again.output
+
+
+def test_invoke_json_file_is_sent_byte_for_byte(cli, write_function, project):
+    write_function("raw", "def handler(crmAPIRequest):\n    return crmAPIRequest['body']\n")
+    text = '{"b" :2,   "a":"\\u00fc"}\n'
+    (project / "event.json").write_text(text)
+    result = cli("invoke", "raw", "--json", "event.json")
+    assert json.loads(result.stdout)["details"]["output"] == text
+    assert result.stderr.startswith("HTTP 200\n")
