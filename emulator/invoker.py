@@ -102,6 +102,7 @@ class Invoker:
         self.client = Client(self.app)
         self._keys: dict[str, tuple[int, str]] = {}
         self._tokens: dict[tuple[str, tuple[str, ...]], Issued] = {}
+        self._made_client = ""
 
     def close(self) -> None:
         for key_id, _ in self._keys.values():
@@ -109,6 +110,9 @@ class Invoker:
         for issued in self._tokens.values():
             if issued.refresh_token:
                 self.app.issuer.revoke(issued.refresh_token)
+        if self._made_client:
+            self.app.issuer.clients.remove(self._made_client)
+            self._made_client = ""
         self._keys.clear()
         self._tokens.clear()
         self.app.close()
@@ -133,7 +137,9 @@ class Invoker:
         user_id = self.app.config.user(user).id
         wanted = tuple(scopes) if scopes is not None else DEFAULT_SCOPES
         if (user_id, wanted) not in self._tokens:
-            client, _ = self.app.issuer.client_for_tokens()
+            client, secret = self.app.issuer.client_for_tokens()
+            if secret:  # made just now: it goes on close, as the tokens do
+                self._made_client = client.client_id
             self._tokens[(user_id, wanted)] = self.app.issuer.self_client(
                 client, user_id, wanted
             )

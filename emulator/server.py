@@ -15,7 +15,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from . import limits, prefork, tokens
 from .accounts import TOKEN_PATH, consent_url
 from .app import Emulator, create_app
-from .config import Config
+from .config import API_KEY_PATTERN, Config
 from .errors import ConfigError
 from .reporter import LineReporter, NullReporter
 from .runner import InProcessRunner
@@ -210,7 +210,7 @@ def banner(app: Emulator, base: str, echo: Echo, watching: str = "") -> None:
     echo(f"API key: {key}")
     names = [s.name for s in scripts if s.ok]
     example = "hello" if "hello" in names else (names or ["hello"])[0]
-    if key.startswith(tokens.API_KEY_PREFIX + "."):
+    if API_KEY_PATTERN.match(key):  # a usable key, not a masked one
         echo("Try it:")
         echo(f"  curl '{execute_url(base, example)}?auth_type=apikey&zapikey={key}'")
     for line in oauth_lines(app, base):

@@ -41,3 +41,13 @@ def test_unknown_auth_mode(zcrm_temp):
         caught.value.message
         == "auth must be 'apikey', 'oauth' or 'none'; found 'basic'"
     )
+
+
+def test_a_client_made_for_tokens_is_removed_too(zcrm_temp):
+    emulator = zcrm_temp(HELLO)
+    assert emulator.app.issuer.clients.list() == []
+    emulator.invoke("hello", auth="oauth")
+    assert [c.name for c in emulator.app.issuer.clients.list()] == ["Self Client"]
+    app = emulator.app
+    emulator.close()
+    assert app.issuer.clients.list() == []

@@ -177,6 +177,7 @@ def test_first_start_without_seeded_key_creates_and_prints_one(tmp_path):
     again.stop()
     assert key not in second
     assert "secret shown when it was created" in second
+    assert "Try it" not in second  # no curl line with a masked key in it
 
 
 def children_of(pid: int) -> set[int]:
