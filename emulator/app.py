@@ -13,6 +13,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from . import arguments, crm_request, errors, oauth, responses
+from . import registry as registry_module
 from .accounts import Accounts
 from .apikeys import KeyStore
 from .auth import APIKEY, OAUTH, ApiKeyAuth, Authenticator, Chain, OAuthAuth, Principal
@@ -195,14 +196,20 @@ class Emulator:
             raise too_large from exc
         return body
 
+    def _unknown_function_hint(self, name: str) -> str:
+        file = self.config.functions_path / f"{name}.py"
+        if file.is_file() and registry_module.api_name(file) is None:
+            return registry_module.misnamed_hint(file)
+        known = ", ".join(s.name for s in self.registry.all()) or "none"
+        return f"no function named '{name}'; the functions are: {known}"
+
     def _script(self, call: Call, principal: Principal) -> Script:
         name = call.function
         # One lookup per call: the version header names the entry this call used,
         # even when a reload swaps it meanwhile or the script does not load.
         call.script = script = self.registry.get(name)
         if script is None:
-            known = ", ".join(s.name for s in self.registry.all()) or "none"
-            raise not_found(f"no function named '{name}'; the functions are: {known}")
+            raise not_found(self._unknown_function_hint(name))
         rest = self.config.function(name).rest
         if not (rest.apikey if principal.auth_type == APIKEY else rest.oauth):
             mode = "API key" if principal.auth_type == APIKEY else "OAuth"
@@ -231,7 +238,7 @@ class Emulator:
             user_id=principal.user.id if principal else "",
             duration_ms=(time.perf_counter() - started) * 1000,
             version=call.script.version if call.script else "",
-            code=error.code if error else "success",
+            code=_code(error, outcome),
             message=error.message if error else "",
             info=outcome.info if outcome else (),
             printed=outcome.printed if outcome else (),
@@ -240,6 +247,16 @@ class Emulator:
         )
         self.history.record(record)
         self.reporter.invocation(record)
+
+
+def _code(error: EmulatorError | None, outcome: Outcome | None) -> str:
+    """The console's word for a call: the error code, or how the function answered
+    (its own crmAPIResponse may carry any status, so it is not called success)."""
+    if error is not None:
+        return error.code
+    if outcome is not None and responses.is_custom(outcome.value):
+        return "crmAPIResponse"
+    return "success"
 
 
 def load_error(script: Script) -> EmulatorError:

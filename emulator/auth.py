@@ -217,7 +217,9 @@ class Chain:
         auth_type = request.args.get(AUTH_TYPE)
         authenticator = self.by_type.get(auth_type or "")
         if authenticator is None:
-            found = f"'{auth_type}'" if auth_type is not None else "none"
+            found = (
+                f"'{auth_type}'" if auth_type is not None else "no auth_type parameter"
+            )
             raise authentication_failed(
                 f"the query parameter auth_type must be apikey or oauth; found {found}"
             )

@@ -18,6 +18,7 @@ import click
 
 from . import __version__, oauth, scaffold, server
 from . import config as config_module
+from . import registry as registry_module
 from . import scopes as scopes_module
 from .accounts import TOKEN_PATH
 from .apikeys import KeyStore
@@ -147,6 +148,10 @@ def check(config_path: Path) -> None:
             click.echo(f"       {problem.file}{line}: {problem.message}")
     if not scripts:
         click.echo(f"no function scripts in {config.functions_path}")
+    for warning in registry_module.warnings(
+        config.functions_path, [s.name for s in scripts], config.functions
+    ):
+        click.echo(f"note   {warning}")
     click.echo(f"{len(scripts)} functions, {len(broken)} with errors")
     if broken:
         raise SystemExit(1)
@@ -192,7 +197,9 @@ def keys_list(config_path: Path) -> None:
     rows = _keystore(config).list()
     if not rows:
         click.echo("no API keys yet; 'zcrm-emulator keys create' makes one")
+        return
     emails = {u.id: u.email for u in config.users}
+    click.echo(f"{'id':>4}  {'key':14}  owner  state")
     for key in rows:
         state = "active" if key.active else f"revoked {_when(key.revoked_at)}"
         owner = emails.get(key.user_id, f"{key.user_id} (not in config)")
@@ -379,6 +386,9 @@ def logs(
             for line in format_invocation(entry.invocation, color=color, stamp=True):
                 click.echo(line)
         if not follow:
+            if last == 0:
+                which = f"of '{name}' " if name else ""
+                click.echo(f"no calls {which}in the history yet", err=True)
             return
         time.sleep(0.5)
 

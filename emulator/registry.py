@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +44,41 @@ def api_name(path: Path) -> str | None:
     if path.suffix != ".py" or not API_NAME.match(path.stem):
         return None
     return path.stem
+
+
+def suggested_name(stem: str) -> str:
+    """A valid API name close to `stem`: `my-fn` -> `my_fn`, `2fast` -> `f_2fast`."""
+    name = re.sub(r"[^A-Za-z0-9_]", "_", stem)
+    return name if name[:1].isalpha() else f"f_{name}"
+
+
+def misnamed_hint(path: Path) -> str:
+    return (
+        f"{path.name} is not served: '{path.stem}' is not a valid API name (letters, "
+        f"digits and '_', starting with a letter); rename it to "
+        f"{suggested_name(path.stem)}.py"
+    )
+
+
+def warnings(
+    folder: Path, served: Iterable[str], configured: Iterable[str]
+) -> list[str]:
+    """What a user would want to know but nothing fails on: script files that are
+    not served because of their name, and config entries for no function."""
+    found: list[str] = []
+    if folder.is_dir():
+        for path in sorted(folder.glob("*.py")):
+            if not path.name.startswith("_") and api_name(path) is None:
+                found.append(misnamed_hint(path))
+    names = sorted(set(served))
+    for name in configured:
+        if name not in names:
+            known = ", ".join(names) or "none"
+            found.append(
+                f"config.yaml: functions.{name} names no function (the functions are: "
+                f"{known}); fix the name or remove the entry"
+            )
+    return found
 
 
 def version_of(data: bytes) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from . import limits, prefork, tokens
+from . import limits, prefork, registry, tokens
 from .accounts import TOKEN_PATH, consent_url
 from .app import Emulator, create_app
 from .config import API_KEY_PATTERN, Config
@@ -205,6 +205,10 @@ def banner(app: Emulator, base: str, echo: Echo, watching: str = "") -> None:
             echo(f"  {script.name:24} LOAD ERROR {problem.where()}: {problem.message}")
     if not scripts:
         echo(f"  none yet: add a script such as {config.functions_dir}/hello.py")
+    for warning in registry.warnings(
+        config.functions_path, [s.name for s in scripts], config.functions
+    ):
+        echo(f"  note: {warning}")
     echo(limits_line(app))
     key = _key_to_show(app)
     echo(f"API key: {key}")

@@ -40,11 +40,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _config_path(request: pytest.FixtureRequest) -> Path:
+    """--zcrm-config, else the zcrm_config ini value, else the nearest config.yaml
+    in the pytest root folder or above it (so `cd tests && pytest` works too)."""
     chosen = request.config.getoption("--zcrm-config") or request.config.getini(
         "zcrm_config"
     )
     root = Path(request.config.rootpath)
-    return root / chosen if chosen else root / config_module.DEFAULT_FILE
+    if chosen:
+        return root / str(chosen)
+    for folder in (root, *root.parents):
+        if (folder / config_module.DEFAULT_FILE).is_file():
+            return folder / config_module.DEFAULT_FILE
+    return root / config_module.DEFAULT_FILE
 
 
 def _isolated(config: Config, state: Path) -> Config:

@@ -86,7 +86,7 @@ def test_other_methods_get_invalid_request_method(hello, method):
     [
         pytest.param(
             "",
-            "the query parameter auth_type must be apikey or oauth; found none",
+            "the query parameter auth_type must be apikey or oauth; found no auth_type parameter",
             id="missing",
         ),
         pytest.param(
@@ -388,3 +388,13 @@ def test_chunked_body_over_the_limit_is_413_not_cut(project, write_function, mak
     assert chunked(5000).json["code"] == "REQUEST_ENTITY_TOO_LARGE"
     exact = chunked(100)
     assert (exact.status_code, exact.json["details"]["output"]) == (200, "100")
+
+
+def test_a_misnamed_script_gets_a_rename_hint(project, make_app):
+    (project / "functions" / "my-fn.py").write_text("def handler():\n    return 1\n")
+    response = Client(make_app()).get(execute_url("my-fn"))
+    assert response.status_code == 404
+    assert response.json["details"]["hint"] == (
+        "my-fn.py is not served: 'my-fn' is not a valid API name (letters, digits and "
+        "'_', starting with a letter); rename it to my_fn.py"
+    )

@@ -74,7 +74,7 @@ def test_keys_create_list_revoke_regenerate(cli):
     assert "config.yaml" in listing  # the seeded key
     revoked = cli("keys", "revoke", "2")
     assert revoked.output == f"revoked key 2 ({secret[:9]}…{secret[-4:]})\n"
-    assert "revoked" in cli("keys", "list").output.splitlines()[1]
+    assert "revoked" in cli("keys", "list").output.splitlines()[2]
     again = cli("keys", "revoke", "2")
     assert again.exit_code == 1
     assert "is already revoked" in again.output
@@ -177,7 +177,7 @@ def test_invoke_bad_options_say_what_is_wrong(cli, write_function, project):
 def test_invoke_leaves_no_key_behind(cli, write_function, project):
     write_function("hello", "def handler():\n    return 1\n")
     cli("invoke", "hello")
-    assert len(cli("keys", "list").output.splitlines()) == 1  # the seeded key only
+    assert len(cli("keys", "list").output.splitlines()) == 2  # header + the seeded key
 
 
 def test_logs_show_recent_calls_and_json(cli, write_function):
@@ -224,7 +224,9 @@ def test_init_makes_a_project_that_checks_and_serves(runner, tmp_path, monkeypat
 
 
 def test_invoke_json_file_is_sent_byte_for_byte(cli, write_function, project):
-    write_function("raw", "def handler(crmAPIRequest):\n    return crmAPIRequest['body']\n")
+    write_function(
+        "raw", "def handler(crmAPIRequest):\n    return crmAPIRequest['body']\n"
+    )
     text = '{"b" :2,   "a":"\\u00fc"}\n'
     (project / "event.json").write_text(text)
     result = cli("invoke", "raw", "--json", "event.json")

@@ -126,3 +126,14 @@ def test_history_stays_bounded_across_calls(project, write_function, make_app):
         "SELECT COUNT(*) FROM invocations"
     )
     assert count.fetchone()[0] == 3
+
+
+def test_a_custom_response_is_recorded_as_such(write_function, make_app):
+    write_function(
+        "own", "def handler():\n    return {'crmAPIResponse': {'status_code': 401}}\n"
+    )
+    app = make_app()
+    Client(app).get(execute_url("own"))
+    app.history.flush()
+    [entry] = app.history.list()
+    assert (entry.invocation.status, entry.invocation.code) == (401, "crmAPIResponse")

@@ -115,3 +115,19 @@ def test_refresh_ignores_files_that_are_not_functions(project):
     path = project / "functions" / "hello.py~"
     path.write_text("def handler():\n    return 1\n")
     assert registry_for(project).refresh(path) is None
+
+
+def test_warnings_name_misnamed_files_and_unknown_config_entries(
+    project, write_function
+):
+    write_function("hello", "def handler():\n    return 1\n")
+    (project / "functions" / "my-fn.py").write_text("def handler():\n    return 1\n")
+    (project / "functions" / "_private.py").write_text("x = 1\n")
+    from emulator.registry import warnings
+
+    assert warnings(project / "functions", ["hello"], ["helo", "hello"]) == [
+        "my-fn.py is not served: 'my-fn' is not a valid API name (letters, digits and "
+        "'_', starting with a letter); rename it to my_fn.py",
+        "config.yaml: functions.helo names no function (the functions are: hello); "
+        "fix the name or remove the entry",
+    ]

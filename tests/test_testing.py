@@ -96,3 +96,12 @@ def test_missing_config_is_a_clear_error(pytester):
     result = pytester.runpytest()
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*config.yaml: no such config file*"])
+
+
+def test_config_is_found_above_the_tests_folder(author, monkeypatch):
+    tests = author.mkdir("tests")
+    (tests / "test_inner.py").write_text(
+        "def test_inner(zcrm):\n    assert zcrm.invoke('hello').status == 200\n"
+    )
+    monkeypatch.chdir(tests)
+    author.runpytest_subprocess("test_inner.py").assert_outcomes(passed=1)
