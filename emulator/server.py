@@ -245,10 +245,11 @@ def oauth_lines(app: Emulator, base: str) -> list[str]:
         redirect_uri = (ours or list(client.redirect_uris))[0]
         url = consent_url(accounts_url, client.client_id, redirect_uri)
         lines.append(f"  consent page: {url}")
-        if not ours:
+        if not ours and "/__emulator__/" in redirect_uri:  # an emulator's callback page
             lines.append(
                 f"  (it redirects to {redirect_uri}, the URI registered for this client, "
-                f"not to this server; register one here with 'zcrm-emulator clients add')"
+                f"not to this server; serve on that port, or register a URI of this one "
+                f"with 'zcrm-emulator clients add')"
             )
     return lines
 
