@@ -17,6 +17,7 @@ import yaml
 
 from . import schema
 from .errors import ConfigError
+from .limits import ISOLATIONS, WORKER
 
 DEFAULT_FILE = "config.yaml"
 API_KEY_PATTERN = re.compile(r"^1003\.[0-9a-f]{32}\.[0-9a-f]{32}$")
@@ -42,6 +43,15 @@ def _at_least(minimum: int, unit: str) -> Any:
         return None if value >= minimum else f"Use at least {minimum} {unit}."
 
     return check
+
+
+def _isolation(value: str) -> str | None:
+    if value in ISOLATIONS:
+        return None
+    return (
+        "Use 'worker' (long-lived workers, each call from fresh state: fast) or "
+        "'process' (a fresh process for every call: slower, nothing to audit)."
+    )
 
 
 def _identifier(value: str) -> str | None:
@@ -160,6 +170,11 @@ class LimitsConfig:
     # Worker processes; None: one per CPU, at least 2, at most 8.
     workers: int | None = field(
         default=None, metadata={"check": _positive, "allowed": "a count above zero"}
+    )
+    # How calls are kept apart: docs/sandbox.md, "Isolation".
+    isolation: str = field(
+        default=WORKER,
+        metadata={"check": _isolation, "allowed": "'worker' or 'process'"},
     )
 
 

@@ -147,9 +147,16 @@ class Counter:
         def executed() -> int:
             return count
 
+        def stop() -> None:
+            nonlocal cap
+            cap = -1
+
         self.tick: Callable[[int], None] = tick
         self.expire: Callable[[str, float], None] = expire
         self.executed: Callable[[], int] = executed
+        # After the call: code of the call that outlives it (a generator
+        # finalized later by the garbage collector) stops at its first block.
+        self.stop: Callable[[], None] = stop
 
     def ticking(self, iterable: Iterable[Any]) -> Iterator[Any]:
         tick = self.tick

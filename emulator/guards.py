@@ -18,6 +18,7 @@ import _string  # type: ignore[import-not-found]  # str.format's own field parse
 import builtins
 import collections
 import decimal
+import functools
 import operator
 import string
 import types
@@ -27,6 +28,18 @@ from typing import Any
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES
 
 _MISSING: Any = object()
+# Set on every class a function defines (Writes.build_class); a function can
+# never read or write a name that starts with '_'.
+USER_CLASS = "__zcrm_user_class__"
+# Containers a function may change when they are its own. One that belongs to
+# a library class is shared by every call a worker runs: the function gets a
+# read-only copy of it instead (textwrap.TextWrapper.unicode_whitespace_trans,
+# calendar.HTMLCalendar.cssclasses).
+CONTAINERS = (dict, list, set, bytearray, collections.deque)
+# The statistics of a library function's cache count the calls of every
+# invocation a worker ran (urllib.parse.urlsplit.cache_info()).
+CACHE_STATS = frozenset({"cache_info", "cache_parameters", "cache_clear"})
+_CACHE_WRAPPER = type(functools.lru_cache(None)(len))
 # Objects that lead to the interpreter, the host or other modules' globals.
 HIDDEN_TYPES = (types.FrameType, types.CodeType, types.TracebackType, types.ModuleType)
 # Objects a function may write into whoever made them: containers, and decimal
@@ -62,12 +75,64 @@ def _check_name(obj: Any, name: Any) -> None:
         raise _private(name)
     if name in INSPECT_ATTRIBUTES or isinstance(obj, HIDDEN_TYPES):
         raise _blocked(name, "it reaches the interpreter's frames or code")
+    if name in CACHE_STATS and isinstance(obj, _CACHE_WRAPPER) and not _own(obj):
+        raise _blocked(
+            name,
+            "this cache belongs to a library function and counts the calls of other "
+            "invocations. Cache your own functions with functools.lru_cache",
+        )
     if name == "obj" and isinstance(obj, AttributeError):
         raise _blocked(
             name,
             "it can hand back objects the function may not see. Use str(error) "
             "or error.name instead",
         )
+
+
+def _own(cached: Any) -> bool:
+    """Is this cache wrapped around a function the function itself defined?"""
+    scope = getattr(getattr(cached, "__wrapped__", None), "__globals__", None)
+    return isinstance(scope, dict) and scope.get("_getattr_") is guarded_getattr
+
+
+def _shared(obj: Any, name: str, value: Any) -> bool:
+    """Does the container `value`, read as `obj.name`, belong to a library class?"""
+    if type(obj) is super:
+        klass = obj.__self_class__  # type: ignore[attr-defined]
+    else:
+        own = getattr(obj, "__dict__", None)
+        if (
+            not isinstance(obj, type)
+            and isinstance(own, dict)
+            and own.get(name) is value
+        ):
+            return False  # the object's own attribute
+        klass = obj if isinstance(obj, type) else type(obj)
+    for cls in getattr(klass, "__mro__", ()):
+        if cls.__dict__.get(name) is value:
+            return USER_CLASS not in cls.__dict__
+    return False
+
+
+def read_only(value: Any, depth: int = 0) -> Any:
+    """A read-only copy of a container (nested ones included); other values as they are."""
+    if depth > 20:
+        return value
+    if isinstance(value, dict):
+        return types.MappingProxyType(
+            {k: read_only(v, depth + 1) for k, v in value.items()}
+        )
+    if isinstance(value, list | collections.deque):
+        return tuple(read_only(v, depth + 1) for v in value)
+    if type(value) is tuple:
+        items = tuple(read_only(v, depth + 1) for v in value)
+        same = all(a is b for a, b in zip(items, value, strict=True))
+        return value if same else items
+    if isinstance(value, set):
+        return frozenset(value)
+    if isinstance(value, bytearray):
+        return bytes(value)
+    return value
 
 
 def guarded_getattr(obj: Any, name: Any, default: Any = _MISSING) -> Any:
@@ -86,6 +151,8 @@ def guarded_getattr(obj: Any, name: Any, default: Any = _MISSING) -> Any:
             "it is a module or an interpreter object. Import allowed modules "
             "directly instead",
         )
+    if isinstance(value, CONTAINERS) and _shared(obj, name, value):
+        return read_only(value)
     return _format_guarded(value)
 
 
@@ -203,6 +270,7 @@ class Writes:
                 f"class {name} derives from type: metaclasses are not available "
                 f"in functions. Derive from object or another ordinary class."
             )
+        type.__setattr__(cls, USER_CLASS, True)
         self.classes += (cls,)
         return cls
 

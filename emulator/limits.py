@@ -16,6 +16,13 @@ from .outcome import Problem
 if TYPE_CHECKING:
     from .config import Config
 
+# How calls are isolated from each other (`limits.isolation`, docs/sandbox.md):
+# each in a fresh process forked ahead of time, or one after the other in a
+# long-lived worker process, each from fresh state.
+PROCESS = "process"
+WORKER = "worker"
+ISOLATIONS = (PROCESS, WORKER)
+
 # Zoho's documented limits for REST functions (ZOHO-REFERENCE.md, 6.2).
 ZOHO_TIMEOUT_SECONDS = 60.0
 ZOHO_STATEMENTS = 200_000

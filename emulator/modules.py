@@ -11,21 +11,35 @@ out of every proxy, whatever the module:
   collections.namedtuple): import them from their own module, if allowed;
 - values that are not plain data or the module's own objects (capsules).
 Mutable module-level containers (calendar.mdays, urllib.parse.uses_netloc,
-hashlib.algorithms_available) are handed out as tuples and frozensets.
+hashlib.algorithms_available) are handed out as read-only copies: tuples,
+frozensets, read-only mappings.
 
 On top of that each module has a rule: either only some names (`time`,
 `typing`), or some names left out with the reason, or safer replacements. The
 catalog is built once at import and is read-only afterwards.
+
+Module state that a call could change is never shared: `random`, `calendar`
+and `decimal` keep state in module-level objects (random's hidden Random
+instance behind random.seed, calendar's TextCalendar behind setfirstweekday,
+decimal's DefaultContext), so each call that imports them gets its own
+(`Rule.fresh`, through the `Importer` of that call). tests/test_module_state.py
+scans every allowed module for such state, so a new kind fails the suite.
 """
 
 from __future__ import annotations
 
+import calendar
+import decimal
 import functools
 import importlib
+import os
+import random
 import types
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from .guards import read_only
 
 _STRING_BLOCK = (
     "walks attributes of its arguments without the guards "
@@ -55,16 +69,68 @@ def _update_wrapper(wrapper: Any, wrapped: Any) -> Any:
     return functools.update_wrapper(wrapper, wrapped)
 
 
+def _rebound(names: Mapping[str, Any], shared: object, own: object) -> dict[str, Any]:
+    """The module's functions that are methods of `shared`, as methods of `own`."""
+    return {
+        name: getattr(own, value.__name__)
+        for name, value in names.items()
+        if getattr(value, "__self__", None) is shared
+    }
+
+
+def _fresh_random(names: Mapping[str, Any]) -> dict[str, Any]:
+    """random.random, random.seed... are methods of one hidden Random instance;
+    each call gets its own, seeded from the OS, so a seed set by one call
+    cannot make the next one predictable."""
+    own = random.Random(int.from_bytes(os.urandom(32), "big"))
+    return _rebound(names, random._inst, own)
+
+
+def _fresh_calendar(names: Mapping[str, Any]) -> dict[str, Any]:
+    """calendar.month, calendar.firstweekday... are methods of the module's
+    TextCalendar `c`, and setfirstweekday changes it; each call gets its own."""
+    own = calendar.TextCalendar()
+
+    def setfirstweekday(firstweekday: int) -> None:
+        if not calendar.MONDAY <= firstweekday <= calendar.SUNDAY:
+            raise calendar.IllegalWeekdayError(firstweekday)
+        own.firstweekday = firstweekday
+
+    return {
+        **_rebound(names, calendar.c, own),
+        "c": own,
+        "setfirstweekday": setfirstweekday,
+    }
+
+
+# decimal's module-level contexts as they were at start: never handed out,
+# only copied. A function may change the copies (getcontext().prec = 6 is the
+# documented way to set precision); decimal.Context() itself starts from
+# decimal.DefaultContext, which no function can reach.
+_DECIMAL_CONTEXTS = types.MappingProxyType(
+    {
+        name: getattr(decimal, name).copy()
+        for name in ("DefaultContext", "BasicContext", "ExtendedContext")
+    }
+)
+
+
+def _fresh_decimal(names: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: context.copy() for name, context in _DECIMAL_CONTEXTS.items()}
+
+
 @dataclass(frozen=True)
 class Rule:
     """How one module is exposed. `only`: these names and no others;
-    `deny`: name -> why it is left out; `replace`: name -> safer object."""
+    `deny`: name -> why it is left out; `replace`: name -> safer object;
+    `fresh`: names -> the objects that each call gets its own copy of."""
 
     only: frozenset[str] | None = None
     deny: Mapping[str, str] = field(default_factory=dict)
     replace: Mapping[str, Any] = field(default_factory=dict)
     # Where the module's own C code lives, besides `_<name>` (checked below).
     origins: frozenset[str] = frozenset()
+    fresh: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
 
 
 RULES: Mapping[str, Rule] = {
@@ -75,11 +141,12 @@ RULES: Mapping[str, Rule] = {
             "prcal": "prints to the process's stdout; use print(calendar.calendar(y))",
             "prmonth": "prints to the process's stdout; use print(calendar.month(y, m))",
             "prweek": "prints to the process's stdout; use print(calendar.week(...))",
-        }
+        },
+        fresh=_fresh_calendar,
     ),
     "collections": Rule(),
     "datetime": Rule(),
-    "decimal": Rule(),
+    "decimal": Rule(fresh=_fresh_decimal),
     "functools": Rule(
         deny={
             "singledispatch": _DISPATCH_BLOCK,
@@ -97,7 +164,7 @@ RULES: Mapping[str, Rule] = {
     "itertools": Rule(),
     "json": Rule(),
     "math": Rule(),
-    "random": Rule(),
+    "random": Rule(fresh=_fresh_random),
     "re": Rule(),
     "statistics": Rule(),
     "string": Rule(deny={"Formatter": _STRING_BLOCK}),
@@ -174,12 +241,7 @@ PARTIAL_REASONS = {
     "evaluate strings with eval outside the sandbox",
 }
 _PLAIN = (int, float, complex, str, bytes, bool, type(None), tuple, frozenset)
-_FROZEN: Mapping[type, Callable[[Any], Any]] = {
-    list: tuple,
-    set: frozenset,
-    dict: types.MappingProxyType,
-    bytearray: bytes,
-}
+_MUTABLE = (list, set, dict, bytearray)
 
 
 class ModuleProxy:
@@ -231,7 +293,7 @@ def missing_name(module: str, name: str) -> str:
 
 def _origin_ok(module: str, rule: Rule, value: Any) -> bool:
     """Is `value` the module's own object (or plain data)?"""
-    if isinstance(value, _PLAIN) or type(value) in _FROZEN:
+    if isinstance(value, _PLAIN) or type(value) in _MUTABLE:
         return True
     owner = getattr(value, "__self__", None)  # a bound method: whose is it?
     if owner is not None and not isinstance(owner, types.ModuleType):
@@ -263,12 +325,8 @@ def _public(module: str, rule: Rule) -> dict[str, Any]:
         if isinstance(value, types.ModuleType):
             continue
         if rule.only is not None or _origin_ok(module, rule, value):
-            exposed[name] = _FROZEN.get(type(value), _same)(value)
+            exposed[name] = read_only(value)
     return exposed
-
-
-def _same(value: Any) -> Any:
-    return value
 
 
 def _build() -> Mapping[str, ModuleProxy]:
@@ -339,7 +397,26 @@ INTERNAL_IMPORTS = frozenset({"time", "_strptime"})
 
 
 class Importer:
-    """The `__import__` a function sees: allowlisted modules, as proxies."""
+    """The `__import__` a function sees: allowlisted modules, as proxies.
+
+    One per call: modules with state of their own (`Rule.fresh`) are built for
+    this call at its first import of them, and kept for the rest of the call.
+    """
+
+    def __init__(self) -> None:
+        self.own: dict[str, ModuleProxy] = {}
+
+    def proxy(self, name: str) -> ModuleProxy:
+        """The proxy of allowed module `name` for this call."""
+        shared = CATALOG[name]
+        rule = RULES.get(name)
+        if rule is None or rule.fresh is None:
+            return shared
+        own = self.own.get(name)
+        if own is None:
+            names = {**shared._names, **rule.fresh(shared._names)}
+            own = self.own[name] = ModuleProxy(name, types.MappingProxyType(names))
+        return own
 
     def __call__(
         self,
@@ -358,13 +435,13 @@ class Importer:
             )
         if name not in CATALOG or (name not in ALLOWED and not fromlist):
             raise ImportError(import_error(name))
-        proxy = CATALOG[name]
+        proxy = self.proxy(name)
         for item in fromlist or ():
             if item not in proxy._names:
                 raise ImportError(_from_error(name, item))
         if fromlist or "." not in name:
             return proxy
-        return CATALOG[name.partition(".")[0]]
+        return self.proxy(name.partition(".")[0])
 
 
 def _from_error(module: str, name: str) -> str:

@@ -10,7 +10,9 @@ time.
 from __future__ import annotations
 
 import builtins
+import functools
 import json
+import types
 from typing import Any
 
 from RestrictedPython.Guards import (
@@ -68,18 +70,22 @@ ALL_BLOCKED = {name for name in dir(builtins) if not name.startswith("_")} - set
 )
 
 
+# The builtins every invocation shares, read-only; each gets a copy.
+_SHARED_BUILTINS = types.MappingProxyType(
+    {
+        **{name: getattr(builtins, name) for name in SAFE_BUILTINS + SAFE_EXCEPTIONS},
+        "getattr": guards.guarded_getattr,
+        "hasattr": guards.guarded_hasattr,
+        "type": guards.safe_type,
+    }
+)
+
+
 def builtins_table(writes: guards.Writes) -> dict[str, Any]:
     """The `__builtins__` of one invocation."""
-    table = {name: getattr(builtins, name) for name in SAFE_BUILTINS + SAFE_EXCEPTIONS}
-    table.update(
-        {
-            "getattr": guards.guarded_getattr,
-            "hasattr": guards.guarded_hasattr,
-            "type": guards.safe_type,
-            "__build_class__": writes.build_class,
-            "__import__": Importer(),
-        }
-    )
+    table = dict(_SHARED_BUILTINS)
+    table["__build_class__"] = writes.build_class
+    table["__import__"] = Importer()
     return table
 
 
@@ -112,32 +118,10 @@ class Capture:
             raise LimitHit("print_bytes", self.limits.print_bytes)
         self.printed.extend(text.splitlines() or [""])
 
-    def printer(self) -> type:
-        capture = self
-
-        class Printer:
-            """What RestrictedPython calls for `print(...)` inside a function."""
-
-            def __init__(self, _getattr_: Any = None) -> None:
-                self.parts: list[str] = []
-
-            def _call_print(
-                self, *objects: Any, sep: str | None = " ", end: str | None = "\n",
-                file: Any = None, flush: bool = False,
-            ) -> None:  # fmt: skip
-                sep = " " if sep is None else sep
-                end = "\n" if end is None else end
-                text = sep.join(str(o) for o in objects)
-                if file is not None:
-                    guards.guarded_getattr(file, "write")(text + end)
-                    return
-                capture.print_text(text)
-                self.parts.append(text + end)
-
-            def __call__(self) -> str:
-                return "".join(self.parts)
-
-        return Printer
+    def printer(self) -> functools.partial[Printer]:
+        """The `_print_` of one invocation: RestrictedPython calls it with
+        `_getattr_` to get the printer of a function body."""
+        return functools.partial(Printer, self)
 
     def outcome(
         self, value: Any, duration_ms: float, problem: Problem | None, statements: int
@@ -150,6 +134,30 @@ class Capture:
             problem,
             statements,
         )
+
+
+class Printer:
+    """What RestrictedPython calls for `print(...)` inside a function."""
+
+    def __init__(self, capture: Capture, _getattr_: Any = None) -> None:
+        self.capture = capture
+        self.parts: list[str] = []
+
+    def _call_print(
+        self, *objects: Any, sep: str | None = " ", end: str | None = "\n",
+        file: Any = None, flush: bool = False,
+    ) -> None:  # fmt: skip
+        sep = " " if sep is None else sep
+        end = "\n" if end is None else end
+        text = sep.join(str(o) for o in objects)
+        if file is not None:
+            guards.guarded_getattr(file, "write")(text + end)
+            return
+        self.capture.print_text(text)
+        self.parts.append(text + end)
+
+    def __call__(self) -> str:
+        return "".join(self.parts)
 
 
 def _info_text(value: Any) -> str:

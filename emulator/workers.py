@@ -2,11 +2,14 @@
 
 `WorkerRunner` implements the `Runner` interface: each call takes an idle
 worker, sends it the job as one JSON line, and reads the outcome back as one
-JSON line. A worker (see `worker`) runs every call in a fresh child process
-forked ahead of time, kills it at the wall-time limit and reports how it
-ended. Whatever happens to one call, the pool stays whole: a worker that
-stops answering or dies is killed and replaced, and its caller gets a
-LIMIT_REACHED or FUNCTION_EXECUTION_ERROR outcome.
+JSON line. How a worker runs calls is `limits.isolation` (see `worker`): each
+in a fresh process forked ahead of time (`process`), or one after the other
+in the worker itself, each from fresh state (`worker`). Whatever happens to
+one call, the pool stays whole: a worker that stops answering or dies is
+killed and replaced, and its caller gets a LIMIT_REACHED or
+FUNCTION_EXECUTION_ERROR outcome; a long-lived worker is also replaced after
+a call that reached its time, memory or recursion limit, which may have
+stopped library code halfway.
 
 Workers are started when the runner is made, in their own sessions (a Ctrl-C
 in the terminal reaches the server only). `close()` kills every worker and
@@ -29,7 +32,8 @@ from typing import IO, TYPE_CHECKING, Any
 
 from . import limits as limits_module
 from .errors import EmulatorError
-from .limits import Limits
+from .execution import GRACE_SECONDS
+from .limits import PROCESS, WORKER, Limits
 from .outcome import Outcome, Problem
 from .protocol import (
     Job,
@@ -42,7 +46,6 @@ from .protocol import (
 )
 from .registry import Script
 from .runner import LimitsFor, not_compiled
-from .worker import GRACE_SECONDS
 
 if TYPE_CHECKING:
     from .config import Config
@@ -51,6 +54,9 @@ PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 START_SECONDS = 30.0  # how long a new worker may take to say it is ready
 # How much longer than the zygote's own kill the server waits for an answer.
 SERVER_MARGIN_SECONDS = 2.0
+# Limits that may stop library code halfway (a timer, MemoryError and
+# RecursionError strike anywhere): a long-lived worker is replaced after them.
+RETIRING_LIMITS = frozenset({"timeout_seconds", "memory_mb", "recursion_depth"})
 
 
 def default_size() -> int:
@@ -85,11 +91,9 @@ class WorkerLost(Exception):
 class Worker:
     """One worker process and its pipes, seen from the server."""
 
-    def __init__(self, fresh_process: bool = True) -> None:
-        self.fresh_process = fresh_process
-        command = [sys.executable, "-m", "emulator.worker"]
-        if not fresh_process:
-            command.append("--reuse")
+    def __init__(self, isolation: str = WORKER) -> None:
+        self.isolation = isolation
+        command = [sys.executable, "-m", "emulator.worker", "--isolation", isolation]
         self.process = subprocess.Popen(
             command,
             stdin=subprocess.PIPE,
@@ -115,14 +119,15 @@ class Worker:
             write_all(self.stdin.fileno(), job.to_line())
         except OSError as exc:  # the worker is gone
             raise WorkerLost(self._death(job)) from exc
-        margin = SERVER_MARGIN_SECONDS if self.fresh_process else 0.0
+        # A zygote kills a child at the limit itself; a long-lived worker stuck
+        # in C code is killed by us.
+        margin = SERVER_MARGIN_SECONDS if self.isolation == PROCESS else 0.0
         deadline = (
             time.monotonic() + job.limits.timeout_seconds + GRACE_SECONDS + margin
         )
         try:
             line = self.reader.read_line(deadline, result_cap(job.limits))
-        except OSError as exc:  # the pipe went away under us: the pool is closing
-            raise WorkerLost(self._death(job)) from exc
+        # TimeoutError is an OSError: it comes first.
         except (TimeoutError, LineTooLong) as exc:
             limit = (
                 "timeout_seconds" if isinstance(exc, TimeoutError) else "response_bytes"
@@ -131,6 +136,8 @@ class Worker:
             raise WorkerLost(
                 limits_module.problem(job.display, None, job.name, limit, value)
             ) from exc
+        except OSError as exc:  # the pipe went away under us: the pool is closing
+            raise WorkerLost(self._death(job)) from exc
         if line is None:
             raise WorkerLost(self._death(job))
         return outcome_from_line(line)
@@ -186,12 +193,12 @@ class WorkerRunner:
         limits_for: LimitsFor | None = None,
         size: int | None = None,
         *,
-        fresh_process: bool = True,
+        isolation: str = WORKER,
     ) -> None:
         self.entry_point = entry_point
         self.limits_for = limits_for or (lambda name: Limits())
         self.size = size or default_size()
-        self.fresh_process = fresh_process
+        self.isolation = isolation
         self._idle: queue.SimpleQueue[Worker] = queue.SimpleQueue()
         self._workers: set[Worker] = set()
         self._lock = threading.Lock()
@@ -204,6 +211,7 @@ class WorkerRunner:
     @classmethod
     def from_config(cls, config: Config, **options: Any) -> WorkerRunner:
         options.setdefault("size", config.limits.workers)
+        options.setdefault("isolation", config.limits.isolation)
         return cls(
             config.entry_point,
             lambda name: limits_module.for_function(config, name),
@@ -242,7 +250,10 @@ class WorkerRunner:
             return Outcome(None, (), (), 0.0, lost.problem)
         finally:
             self._count_busy(-1)
-        self._idle.put(worker)
+        if self.isolation == WORKER and _retires(outcome):
+            self._replace(worker)
+        else:
+            self._idle.put(worker)
         return outcome
 
     def _adopt(self) -> None:
@@ -278,7 +289,7 @@ class WorkerRunner:
     def _start(self) -> None:
         if self._closed:
             return
-        worker = Worker(self.fresh_process)
+        worker = Worker(self.isolation)
         with self._lock:
             closed = self._closed
             if not closed:
@@ -307,3 +318,8 @@ class WorkerRunner:
                 idle.add(self._idle.get_nowait())
         for worker in workers:
             worker.kill(close_pipes=worker in idle)
+
+
+def _retires(outcome: Outcome) -> bool:
+    problem = outcome.problem
+    return problem is not None and problem.limit in RETIRING_LIMITS

@@ -8,8 +8,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from emulator import sandbox
-from emulator.limits import Limits, describe
+from emulator.limits import PROCESS, WORKER, Limits, describe
 from emulator.registry import Script, version_of
 
 # Small limits, so that runaway functions end quickly in tests.
@@ -22,6 +24,8 @@ TEST_LIMITS = {
     "response_bytes": 2000,
 }
 SMALL = Limits(**TEST_LIMITS)
+# Both ways of isolating calls (limits.isolation), for tests that run in workers.
+ISOLATIONS = [pytest.param(PROCESS, id="process"), pytest.param(WORKER, id="worker")]
 
 
 def script(source: str, name: str = "f") -> Script:

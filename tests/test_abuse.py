@@ -1,10 +1,11 @@
 """Resource abuse: each runaway function gets its exact envelope, while a call to
 another function is served meanwhile and the pool stays whole afterwards.
 
-One app and one pool of two workers serve the whole module: a worker pool costs
-a process start per worker, and reusing it also shows that no abuse affects a
-later call. The limits are small (tests/sandbox_support.py) so the suite stays
-fast; the time-limit cases take about a second each.
+One app and one pool of two workers serve the whole module, once per isolation
+mode (limits.isolation): a worker pool costs a process start per worker, and
+reusing it also shows that no abuse affects a later call. The limits are small
+(tests/sandbox_support.py) so the suite stays fast; the time-limit cases take
+about a second each.
 """
 
 from __future__ import annotations
@@ -16,7 +17,13 @@ from typing import Any
 
 import pytest
 from conftest import DEMO_KEY, execute_url, write_config
-from sandbox_support import TEST_LIMITS, error_envelope, limit_envelope, wait_until
+from sandbox_support import (
+    ISOLATIONS,
+    TEST_LIMITS,
+    error_envelope,
+    limit_envelope,
+    wait_until,
+)
 from werkzeug.test import Client
 
 from emulator import config as config_module
@@ -117,15 +124,20 @@ ABUSE = {
 }
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+@pytest.fixture(scope="module", params=ISOLATIONS)
+def app(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Emulator]:
     root = tmp_path_factory.mktemp("abuse")
     (root / "functions").mkdir()
     for name, source in ABUSE.items():
         (root / "functions" / f"{name}.py").write_text(textwrap.dedent(source))
     write_config(
         root,
-        {"api_keys": [{"key": DEMO_KEY}], "limits": {**TEST_LIMITS, "workers": 2}},
+        {
+            "api_keys": [{"key": DEMO_KEY}],
+            "limits": {**TEST_LIMITS, "workers": 2, "isolation": request.param},
+        },
     )
     config = config_module.load(root / "config.yaml")
     emulator = create_app(config, runner=WorkerRunner.from_config(config))

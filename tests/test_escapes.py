@@ -2,7 +2,8 @@
 unicode tricks, cross-invocation leaks, and the known traps of issue 4 item 8.
 
 Each test says which advisory or trap it reproduces. Most run in-process (the
-guards are the same code in a worker); the ones about processes run in workers.
+guards are the same code in a worker); the ones about processes run in workers,
+in both isolation modes (limits.isolation).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 import pytest
 from conftest import execute_url
-from sandbox_support import SMALL, error_envelope, script
+from sandbox_support import ISOLATIONS, SMALL, error_envelope, script
 from werkzeug.test import Client
 
 from emulator import modules, sandbox
@@ -49,9 +50,9 @@ def load_errors(source: str) -> list[str]:
     return [f"line {p.line}: {p.message}" for p in job.problems]
 
 
-@pytest.fixture(scope="module")
-def pool() -> Iterator[WorkerRunner]:
-    runner = WorkerRunner("handler", lambda name: SMALL, 2)
+@pytest.fixture(scope="module", params=ISOLATIONS)
+def pool(request: pytest.FixtureRequest) -> Iterator[WorkerRunner]:
+    runner = WorkerRunner("handler", lambda name: SMALL, 2, isolation=request.param)
     yield runner
     runner.close()
 
@@ -656,7 +657,7 @@ def test_the_job_and_the_answer_are_json_lines() -> None:
         "def handler():\n    return 1\n"
     )
     assert json.loads(outcome_line(run("def handler():\n    return 1\n")))["value"] == 1
-    for module in ("protocol", "worker", "workers"):
+    for module in ("protocol", "worker", "workers", "zygote", "execution"):
         text = (ROOT / "emulator" / f"{module}.py").read_text()
         assert "pickle" not in text.replace("never pickle", "")
         assert "marshal" not in text

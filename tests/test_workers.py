@@ -1,4 +1,8 @@
-"""The worker pool: isolation per call, crashes, hot code, shutdown, `serve`."""
+"""The worker pool: isolation per call, crashes, hot code, shutdown, `serve`.
+
+Most tests run in both isolation modes (`limits.isolation`): a zygote that
+forks a fresh process per call, and a long-lived worker.
+"""
 
 from __future__ import annotations
 
@@ -18,12 +22,12 @@ from typing import Any
 
 import pytest
 from conftest import DEMO_KEY, write_config
-from sandbox_support import SMALL, alive, descendants, script, wait_until
+from sandbox_support import ISOLATIONS, SMALL, alive, descendants, script, wait_until
 
 from emulator import config as config_module
 from emulator.app import create_app
 from emulator.errors import EmulatorError
-from emulator.limits import Limits
+from emulator.limits import PROCESS, WORKER, Limits
 from emulator.outcome import Outcome
 from emulator.protocol import Job, write_all
 from emulator.registry import Script
@@ -32,10 +36,15 @@ from emulator.workers import KEPT_ENVIRONMENT, Worker, WorkerRunner, default_siz
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(params=ISOLATIONS)
+def isolation(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
-def pool() -> Iterator[WorkerRunner]:
+def pool(isolation: str) -> Iterator[WorkerRunner]:
     """One worker, so that consecutive calls surely share it."""
-    runner = WorkerRunner("handler", lambda name: SMALL, 1)
+    runner = WorkerRunner("handler", lambda name: SMALL, 1, isolation=isolation)
     yield runner
     runner.close()
 
@@ -44,17 +53,22 @@ def run_in_thread(
     runner: WorkerRunner, job: Script
 ) -> tuple[threading.Thread, dict[str, Outcome]]:
     result: dict[str, Outcome] = {}
+    if runner.isolation == WORKER:  # started: the job then surely runs in the worker
+        runner.run(script("def handler():\n    return 0\n", "first"), {})
     thread = threading.Thread(target=lambda: result.update(outcome=runner.run(job, {})))
     thread.start()
     assert wait_until(lambda: runner.busy() == 1)
     return thread, result
 
 
-def running_child(runner: WorkerRunner) -> int:
-    """The process running the current call: the worker's only child then."""
-    (zygote,) = runner.pids()
-    assert wait_until(lambda: len(descendants(zygote)) == 1)
-    (child,) = descendants(zygote)
+def running_process(runner: WorkerRunner) -> int:
+    """The process running the current call: a zygote's only child then, or
+    the long-lived worker itself."""
+    (worker,) = runner.pids()
+    if runner.isolation == WORKER:
+        return worker
+    assert wait_until(lambda: len(descendants(worker)) == 1)
+    (child,) = descendants(worker)
     return child
 
 
@@ -91,16 +105,17 @@ def test_arguments_cross_the_pipe_as_json_dates_included(pool: WorkerRunner) -> 
 STATEFUL = """
     import calendar
     import decimal
-    import textwrap
+    import random
     SEEN = []
-    def handler():
-        table = textwrap.TextWrapper.unicode_whitespace_trans
-        before = [len(SEEN), calendar.firstweekday(), 90 in table,
-                  decimal.getcontext().prec]
+    def handler(crmAPIRequest):
+        before = [len(SEEN), calendar.firstweekday(), decimal.getcontext().prec,
+                  sorted(crmAPIRequest)]
         SEEN.append(1)
         calendar.setfirstweekday(6)
-        table[90] = " "
         decimal.getcontext().prec = 3
+        random.seed(1)
+        crmAPIRequest["params"] = None
+        crmAPIRequest["added"] = 1
         return before
     """
 
@@ -108,9 +123,14 @@ STATEFUL = """
 def test_every_call_starts_from_fresh_state_in_the_same_worker(
     pool: WorkerRunner,
 ) -> None:
+    """tests/test_module_state.py has every channel of module state."""
     job = script(STATEFUL)
-    first, second = pool.run(job, {}), pool.run(job, {})
-    assert first.value == second.value == [0, 0, False, 28]
+    request = {"params": {}, "body": ""}
+    first, second = (
+        pool.run(job, {"crmAPIRequest": request}),
+        pool.run(job, {"crmAPIRequest": request}),
+    )
+    assert first.value == second.value == [0, 0, 28, ["body", "params"]]
 
 
 def test_calls_get_different_random_numbers(pool: WorkerRunner) -> None:
@@ -144,6 +164,7 @@ def test_a_script_that_did_not_compile_is_not_sent(pool: WorkerRunner) -> None:
 LONG = "import itertools\ndef handler():\n    return sum(itertools.repeat(1))\n"
 
 
+@pytest.mark.parametrize("isolation", ISOLATIONS)
 @pytest.mark.parametrize(
     ("sig", "how"),
     [
@@ -156,12 +177,14 @@ LONG = "import itertools\ndef handler():\n    return sum(itertools.repeat(1))\n"
     ],
 )
 def test_a_call_whose_process_dies_is_a_crash_and_the_next_call_works(
-    sig: int, how: str
+    sig: int, how: str, isolation: str
 ) -> None:
-    runner = WorkerRunner("handler", lambda name: Limits(timeout_seconds=20), 1)
+    runner = WorkerRunner(
+        "handler", lambda name: Limits(timeout_seconds=20), 1, isolation=isolation
+    )
     try:
         thread, result = run_in_thread(runner, script(LONG, "long"))
-        os.kill(running_child(runner), sig)
+        os.kill(running_process(runner), sig)
         thread.join(timeout=10)
         problem = result["outcome"].problem
         assert problem is not None
@@ -176,8 +199,10 @@ def test_a_call_whose_process_dies_is_a_crash_and_the_next_call_works(
         runner.close()
 
 
-def test_a_dead_worker_is_replaced() -> None:
-    runner = WorkerRunner("handler", lambda name: Limits(timeout_seconds=20), 1)
+def test_a_dead_worker_is_replaced(isolation: str) -> None:
+    runner = WorkerRunner(
+        "handler", lambda name: Limits(timeout_seconds=20), 1, isolation=isolation
+    )
     try:
         thread, result = run_in_thread(runner, script(LONG, "long"))
         (before,) = runner.pids()
@@ -191,21 +216,28 @@ def test_a_dead_worker_is_replaced() -> None:
         runner.close()
 
 
-def test_close_kills_every_worker_and_child() -> None:
-    runner = WorkerRunner("handler", lambda name: SMALL, 2)
+def test_close_kills_every_worker_and_child(isolation: str) -> None:
+    runner = WorkerRunner("handler", lambda name: SMALL, 2, isolation=isolation)
     runner.run(script("def handler():\n    return 1\n"), {})
-    processes = runner.pids()
-    assert wait_until(lambda: all(descendants(pid) for pid in runner.pids()))
-    processes += [child for pid in runner.pids() for child in descendants(pid)]
-    assert len(processes) == 4
+    processes: list[int] = []
+
+    def every_process() -> int:
+        processes[:] = runner.pids()
+        processes.extend(child for pid in runner.pids() for child in descendants(pid))
+        return len(processes)
+
+    # Zygotes each have a child forked ahead of the next call.
+    assert wait_until(lambda: every_process() == (4 if isolation == PROCESS else 2))
     runner.close()
     assert wait_until(lambda: not any(alive(pid) for pid in processes))
 
 
-def test_close_during_a_call_ends_the_call_and_every_process() -> None:
-    runner = WorkerRunner("handler", lambda name: Limits(timeout_seconds=20), 1)
+def test_close_during_a_call_ends_the_call_and_every_process(isolation: str) -> None:
+    runner = WorkerRunner(
+        "handler", lambda name: Limits(timeout_seconds=20), 1, isolation=isolation
+    )
     thread, result = run_in_thread(runner, script(LONG, "long"))
-    processes = [*runner.pids(), running_child(runner)]
+    processes = [*runner.pids(), running_process(runner)]
     runner.close()
     thread.join(timeout=10)
     assert not thread.is_alive()
@@ -225,10 +257,10 @@ def test_a_call_after_close_is_refused(pool: WorkerRunner) -> None:
 
 
 def test_workers_get_a_small_environment_and_no_project_folder(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, isolation: str
 ) -> None:
     monkeypatch.setenv("SECRET_TOKEN", "do-not-leak")
-    runner = WorkerRunner("handler", lambda name: SMALL, 1)
+    runner = WorkerRunner("handler", lambda name: SMALL, 1, isolation=isolation)
     try:
         (pid,) = runner.pids()
         environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
@@ -253,6 +285,7 @@ def test_the_app_runs_functions_in_workers_by_default(
     try:
         assert isinstance(app.runner, WorkerRunner)
         assert app.runner.size == 1
+        assert app.runner.isolation == WORKER
         script_ = app.registry.get("pid")
         assert script_ is not None
         assert app.runner.run(script_, {}).value == "ok"
@@ -297,8 +330,14 @@ class Served:
 
 
 @pytest.fixture
-def served_project(project: Path, write_function: Any) -> Path:
-    write_config(project, {"api_keys": [{"key": DEMO_KEY}], "limits": {"workers": 2}})
+def served_project(project: Path, write_function: Any, isolation: str) -> Path:
+    write_config(
+        project,
+        {
+            "api_keys": [{"key": DEMO_KEY}],
+            "limits": {"workers": 2, "isolation": isolation},
+        },
+    )
     write_function("slow", LONG)
     write_function("hello", "def handler():\n    return 'hi'\n")
     return project
@@ -312,12 +351,15 @@ def served_project(project: Path, write_function: Any) -> Path:
         pytest.param(signal.SIGKILL, id="kill-9"),
     ],
 )
-def test_stopping_serve_leaves_no_worker_behind(served_project: Path, sig: int) -> None:
+def test_stopping_serve_leaves_no_worker_behind(
+    served_project: Path, sig: int, isolation: str
+) -> None:
     server = Served(served_project, "--timeout", "0.5")
     try:
         assert server.call("hello")[0] == 200
-        # Two workers, each with a child forked ahead of the next call.
-        assert wait_until(lambda: len(descendants(server.process.pid)) == 4)
+        # Two workers; zygotes each with a child forked ahead of the next call.
+        processes = 4 if isolation == PROCESS else 2
+        assert wait_until(lambda: len(descendants(server.process.pid)) == processes)
         workers = descendants(server.process.pid)
         server.process.send_signal(sig)
         server.process.wait(timeout=10)
@@ -327,12 +369,14 @@ def test_stopping_serve_leaves_no_worker_behind(served_project: Path, sig: int) 
         server.process.wait()
 
 
-def test_serve_timeout_overrides_the_configured_limit(served_project: Path) -> None:
+def test_serve_timeout_overrides_the_configured_limit(
+    served_project: Path, isolation: str
+) -> None:
     (served_project / "config.yaml").write_text(
         textwrap.dedent(
             f"""
             api_keys: [{{key: "{DEMO_KEY}"}}]
-            limits: {{workers: 2, timeout_seconds: 30}}
+            limits: {{workers: 2, timeout_seconds: 30, isolation: {isolation}}}
             functions: {{slow: {{timeout_seconds: 20}}}}
             """
         )
@@ -352,9 +396,9 @@ def test_serve_timeout_overrides_the_configured_limit(served_project: Path) -> N
         server.process.wait(timeout=10)
 
 
-def test_a_forked_server_process_starts_its_own_workers() -> None:
+def test_a_forked_server_process_starts_its_own_workers(isolation: str) -> None:
     """gunicorn --preload builds the app, then forks: the pool must not be shared."""
-    runner = WorkerRunner("handler", lambda name: SMALL, 1)
+    runner = WorkerRunner("handler", lambda name: SMALL, 1, isolation=isolation)
     try:
         parents = runner.pids()
         read, write = os.pipe()
@@ -383,9 +427,9 @@ def test_a_forked_server_process_starts_its_own_workers() -> None:
         runner.close()
 
 
-def test_a_worker_whose_server_is_gone_ends_the_call_it_runs() -> None:
-    """The server died mid-call (no close()): the worker sees the end of its stdin."""
-    worker = Worker()
+def test_a_zygote_whose_server_is_gone_ends_the_call_it_runs() -> None:
+    """The server died mid-call (no close()): the zygote sees the end of its stdin."""
+    worker = Worker(PROCESS)
     try:
         long_job = script(LONG, "long")
         job = Job(
@@ -400,3 +444,71 @@ def test_a_worker_whose_server_is_gone_ends_the_call_it_runs() -> None:
         assert wait_until(lambda: not alive(child) and not alive(worker.pid), 5)
     finally:
         worker.kill()
+
+
+@pytest.mark.parametrize(
+    ("source", "limits"),
+    [
+        pytest.param(
+            "def handler():\n    while True:\n        pass\n",
+            Limits(timeout_seconds=0.5, statements=10**9),
+            id="python-loop-stopped-by-its-timer",
+        ),
+        pytest.param(
+            LONG, Limits(timeout_seconds=0.5), id="c-loop-stopped-by-cpu-time"
+        ),
+    ],
+)
+def test_a_long_lived_worker_whose_server_is_gone_ends_with_the_call(
+    source: str, limits: Limits
+) -> None:
+    """No zygote watches the call: its timer ends Python code, the CPU-time
+    limit ends C code; then the worker finds its server gone and exits."""
+    worker = Worker(WORKER)
+    try:
+        long_job = script(source, "long")
+        job = Job(
+            "long", long_job.display, long_job.version, long_job.source, "handler", {},
+            limits,
+        )  # fmt: skip
+        worker._wait_ready(job)
+        write_all(worker.stdin.fileno(), job.to_line())
+        worker.stdin.close()
+        worker.stdout.close()
+        assert wait_until(lambda: not alive(worker.pid), 10)
+    finally:
+        worker.kill()
+
+
+@pytest.mark.parametrize(
+    ("source", "replaced"),
+    [
+        pytest.param(LONG, True, id="time-limit"),
+        pytest.param(
+            "def handler():\n    return len('x' * 10**9)\n", True, id="memory-limit"
+        ),
+        pytest.param(
+            "def down(n):\n    return down(n + 1)\ndef handler():\n    return down(0)\n",
+            True,
+            id="recursion-limit",
+        ),
+        pytest.param(
+            "def handler():\n    while True:\n        pass\n",
+            False,
+            id="statement-limit",
+        ),
+        pytest.param("def handler():\n    return 1 / 0\n", False, id="error"),
+    ],
+)
+def test_a_long_lived_worker_is_replaced_after_limits_that_strike_anywhere(
+    source: str, replaced: bool
+) -> None:
+    """A timer, MemoryError and RecursionError may stop library code halfway."""
+    runner = WorkerRunner("handler", lambda name: SMALL, 1, isolation=WORKER)
+    try:
+        before = runner.pids()
+        assert runner.run(script(source, "limit"), {}).problem is not None
+        assert (runner.pids() != before) == replaced
+        assert runner.run(script("def handler():\n    return 1\n"), {}).value == 1
+    finally:
+        runner.close()

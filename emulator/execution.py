@@ -1,0 +1,157 @@
+"""Running one job in this process, under its limits: what both kinds of
+worker (`worker` and `zygote`) share.
+
+`execute` runs a job's function with its statement counter and its wall-time
+`Timer`; `CodeCache` keeps compiled code by script version, so a saved file is
+compiled on its first call and never again.
+"""
+
+from __future__ import annotations
+
+import math
+import resource
+import signal
+import sys
+import time
+from collections import OrderedDict
+from types import CodeType, FrameType
+
+from . import sandbox
+from .counting import Counter
+from .limits import LimitHit, Limits
+from .limits import problem as limit_problem
+from .outcome import Outcome, Problem
+from .protocol import Job, outcome_line
+
+# The wall-time limit: how long after its timer code stuck in C is killed.
+GRACE_SECONDS = 0.5
+RECURSION_LIMIT = 1000
+CACHE_SIZE = 64
+# Jobs come from the server, which is trusted; this only bounds a broken line.
+JOB_CAP = 1 << 31
+
+
+class CodeCache:
+    """Compiled code by (file, version, entry point), most recent 64."""
+
+    def __init__(self) -> None:
+        self.entries: OrderedDict[tuple[str, str, str], CodeType] = OrderedDict()
+
+    def get(self, job: Job) -> CodeType | None:
+        return self.entries.get((job.display, job.version, job.entry_point))
+
+    def compiled(self, job: Job) -> CodeType | Problem:
+        code = self.get(job)
+        if code is not None:
+            return code
+        result = sandbox.compile_script(job.source, job.display, job.entry_point)
+        if result.code is None:
+            return result.problems[0]
+        return result.code
+
+    def learn(self, job: Job) -> None:
+        key = (job.display, job.version, job.entry_point)
+        if key in self.entries:
+            self.entries.move_to_end(key)
+            return
+        code = self.compiled(job)
+        if isinstance(code, CodeType):
+            self.entries[key] = code
+            while len(self.entries) > CACHE_SIZE:
+                self.entries.popitem(last=False)
+
+
+class Timer:
+    """The wall-time limit of the call running in this process.
+
+    One SIGALRM handler for the life of the process; each call only arms and
+    disarms the timer. At the limit the call's counter raises LimitHit now and
+    at every later statement.
+    """
+
+    def __init__(self) -> None:
+        self.counter: Counter | None = None
+        self.seconds = 0.0
+        signal.signal(signal.SIGALRM, self._expire)
+
+    def _expire(self, signum: int, frame: FrameType | None) -> None:
+        counter = self.counter
+        if counter is not None:
+            counter.expire("timeout_seconds", self.seconds)
+
+    def start(self, counter: Counter, seconds: float) -> None:
+        self.counter, self.seconds = counter, seconds
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+
+    def stop(self) -> None:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        self.counter = None
+
+
+def execute(job: Job, cache: CodeCache, timer: Timer) -> Outcome:
+    """Run one job here, under its statement and time limits."""
+    code = cache.compiled(job)
+    if isinstance(code, Problem):
+        return Outcome(None, (), (), 0.0, code)
+    counter = Counter(job.limits.statements)
+    started = time.perf_counter()
+    try:
+        timer.start(counter, job.limits.timeout_seconds)
+        try:
+            outcome = sandbox.run(
+                code,
+                job.display,
+                job.entry_point,
+                job.kwargs,
+                job.limits,
+                function=job.name,
+                counter=counter,
+            )
+        finally:
+            timer.stop()
+    except LimitHit as hit:  # the timer fired outside the sandbox's own boundary
+        elapsed = round((time.perf_counter() - started) * 1000, 3)
+        problem = limit_problem(job.display, None, job.name, hit.limit, hit.value)
+        outcome = Outcome(None, (), (), elapsed, problem, counter.executed())
+    counter.stop()
+    return outcome
+
+
+def confine_process() -> None:
+    """The limits of a process that runs function code, whatever the call:
+    no files written, no core dumps, no processes started, bounded recursion."""
+    for limit in (resource.RLIMIT_FSIZE, resource.RLIMIT_CORE, resource.RLIMIT_NPROC):
+        resource.setrlimit(limit, (0, 0))
+    sys.setrecursionlimit(RECURSION_LIMIT)
+
+
+def cpu_seconds(limits: Limits) -> int:
+    """CPU time a call may use: a backstop above the wall-time limit, so that a
+    call cannot outlive its limit even if the server is gone."""
+    return math.ceil(limits.timeout_seconds + GRACE_SECONDS) + 1
+
+
+# A job run before the first real one: reading a job, running a function and
+# writing an outcome touch lazily built objects and (in a forked child) memory
+# pages shared with the zygote; doing that ahead takes the cost off the call.
+WARM_UP = Job(
+    name="warm_up",
+    display="<warm-up>",
+    version="warm-up",
+    source='import json\ndef handler(x):\n    info("x")\n    return json.dumps([x, "y"])\n',
+    entry_point="handler",
+    kwargs={"x": {"a": [1, 2.5, None, True]}},
+    limits=Limits(),
+)
+
+
+def warm_up(cache: CodeCache, timer: Timer) -> None:
+    job = Job.from_line(WARM_UP.to_line())
+    outcome_line(execute(job, cache, timer))
+
+
+def memory_line(job: Job) -> bytes:
+    problem = limit_problem(
+        job.display, None, job.name, "memory_mb", job.limits.memory_mb
+    )
+    return outcome_line(Outcome(None, (), (), 0.0, problem))
