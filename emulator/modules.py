@@ -119,6 +119,29 @@ def _fresh_decimal(names: Mapping[str, Any]) -> dict[str, Any]:
     return {name: context.copy() for name, context in _DECIMAL_CONTEXTS.items()}
 
 
+# CPU clocks count from the start of the process or thread: in a long-lived
+# worker they would tell a call how much CPU the calls before it used. Their
+# zero point is undefined (only differences between readings mean anything,
+# the Python docs say), so each call's clocks start from its first import of
+# `time`.
+_CPU_CLOCKS = ("process_time", "process_time_ns", "thread_time", "thread_time_ns")
+
+
+def _since(clock: Callable[[], float]) -> Callable[[], float]:
+    start = clock()
+
+    def reading() -> float:
+        return clock() - start
+
+    reading.__name__ = reading.__qualname__ = clock.__name__
+    reading.__doc__ = clock.__doc__
+    return reading
+
+
+def _fresh_time(names: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _since(names[name]) for name in _CPU_CLOCKS if name in names}
+
+
 @dataclass(frozen=True)
 class Rule:
     """How one module is exposed. `only`: these names and no others;
@@ -195,7 +218,8 @@ RULES: Mapping[str, Rule] = {
                 "daylight",
                 "tzname",
             }
-        )
+        ),
+        fresh=_fresh_time,
     ),
     "typing": Rule(
         only=frozenset(

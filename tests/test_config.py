@@ -31,6 +31,7 @@ def test_empty_file_gives_every_default(tmp_path):
     assert config.limits.request_bytes == 10 * 1024 * 1024
     assert config.function("anything").rest.apikey is True
     assert config.function("anything").rest.oauth is True
+    assert config.limits.isolation == "worker"
 
 
 def test_relative_paths_resolve_against_the_config_folder(tmp_path, monkeypatch):
@@ -143,6 +144,14 @@ def test_users_without_id_get_distinct_generated_ids(tmp_path):
             "config.yaml: functions.hello.rest.apikey: expected true or false; found "
             "'sometimes'. Set functions.hello.rest.apikey to true or false in config.yaml.",
             id="bad-toggle",
+        ),
+        pytest.param(
+            "limits:\n  isolation: thread\n",
+            "config.yaml: limits.isolation: expected 'worker' or 'process'; found "
+            "'thread'. Use 'worker' (long-lived workers, each call from fresh state: "
+            "fast) or 'process' (a fresh process for every call: slower, nothing to "
+            "audit).",
+            id="bad-isolation",
         ),
         pytest.param(
             "- a\n- b\n",

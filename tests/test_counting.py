@@ -181,3 +181,14 @@ def test_ticking_counts_each_item() -> None:
     assert list(counter.ticking("abc")) == ["a", "b", "c"]
     with pytest.raises(LimitHit):
         list(counter.ticking("d"))
+
+
+def test_a_stopped_counter_stops_code_that_outlives_its_call() -> None:
+    """The worker stops a call's counter when the call ends: a generator of that
+    call finalized later by the garbage collector stops at its first block."""
+    counter = Counter(10)
+    counter.tick(1)
+    counter.stop()
+    with pytest.raises(LimitHit) as later:
+        counter.tick(1)
+    assert (later.value.limit, later.value.value) == ("statements", 10)

@@ -159,3 +159,43 @@ def test_augmented_assignment_of_names(
     op: str, start: Any, value: Any, result: Any
 ) -> None:
     assert guards.inplacevar(op, start, value) == result
+
+
+def test_read_only_copies_containers_deeply() -> None:
+    value = {"a": [1, {"b": {2}}], "c": bytearray(b"x")}
+    frozen = guards.read_only(value)
+    assert isinstance(frozen, types.MappingProxyType)
+    assert frozen["a"] == (1, types.MappingProxyType({"b": frozenset({2})}))
+    assert frozen["c"] == b"x"
+    constant = ("x", 1)
+    assert guards.read_only(constant) is constant
+
+
+class Library:
+    """Stands for a class of an allowed module: no USER_CLASS mark."""
+
+    table: dict[str, int] = {"a": 1}  # noqa: RUF012 - the shared state under test
+
+    def __init__(self) -> None:
+        self.own = [1]
+
+
+def test_a_library_class_container_is_read_only_however_it_is_reached() -> None:
+    class Sub(Library):
+        pass
+
+    for holder in (Library, Library(), Sub, Sub()):
+        table = guards.guarded_getattr(holder, "table")
+        assert table == {"a": 1}
+        assert isinstance(table, types.MappingProxyType)
+    assert guards.guarded_getattr(Library(), "own") == [1]
+    assert isinstance(guards.guarded_getattr(Library(), "own"), list)
+
+
+def test_a_class_the_function_defines_keeps_its_containers_writable() -> None:
+    writes = guards.Writes()
+    mine = writes.build_class(lambda: None, "Mine", Library)
+    type.__setattr__(mine, "items", [])
+    assert guards.guarded_getattr(mine, "items") == []
+    assert isinstance(guards.guarded_getattr(mine, "items"), list)
+    assert isinstance(guards.guarded_getattr(mine, "table"), types.MappingProxyType)
