@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import traceback
 from collections.abc import Iterable
@@ -34,6 +35,9 @@ VERSIONS = frozenset({"v2", "v2.1", "v3", "v4", "v5", "v6", "v7", "v8"})
 METHODS = ("GET", "POST")
 VERSION_HEADER = "X-Function-Version"
 EXECUTE_PATH = "/crm/<version>/functions/<api_name>/actions/execute"
+# The execute rule as a regular expression: the hot path skips the URL map
+# (same match as the rule: werkzeug's default converter, optional final slash).
+EXECUTE_PATTERN = re.compile(r"/crm/([^/]+)/functions/([^/]+)/actions/execute/?")
 
 URL_HINT = (
     "functions are served at /crm/v2/functions/<api_name>/actions/execute"
@@ -117,6 +121,9 @@ class Emulator:
 
     def dispatch(self, request: Request) -> Response:
         try:
+            execute = EXECUTE_PATTERN.fullmatch(request.path)
+            if execute is not None:
+                return self.view_execute(request, *execute.groups())
             adapter = self.url_map.bind_to_environ(request.environ)
             try:
                 endpoint, values = adapter.match(method=request.method)
@@ -187,6 +194,8 @@ class Emulator:
         )
         if (request.content_length or 0) > limit:
             raise too_large
+        if request.content_length is None and not _unbounded(request):
+            return b""  # werkzeug reads no body then either: nothing to parse
         try:
             body = request.get_data(cache=True)
             if len(body) > limit:
@@ -257,6 +266,11 @@ def _code(error: EmulatorError | None, outcome: Outcome | None) -> str:
     if outcome is not None and responses.is_custom(outcome.value):
         return "crmAPIResponse"
     return "success"
+
+
+def _unbounded(request: Request) -> bool:
+    """A body without a length that the server still delimits (chunked)."""
+    return bool(request.environ.get("wsgi.input_terminated"))
 
 
 def load_error(script: Script) -> EmulatorError:

@@ -64,7 +64,8 @@ def decode(data: bytes, charset: str | None = None) -> str:
 
 
 def file_content(request: Request) -> str | None:
-    upload = request.files.get(FILE_PART)
+    # `in` first: a missing key makes werkzeug's .get build an HTTP exception.
+    upload = request.files[FILE_PART] if FILE_PART in request.files else None
     if upload is not None:
         return decode(upload.read(), upload.mimetype_params.get("charset"))
     # Zoho's Python SDK (zohocrmsdk8-0, execute by file) posts the file as

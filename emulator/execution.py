@@ -38,27 +38,31 @@ class CodeCache:
         self.entries: OrderedDict[tuple[str, str, str], CodeType] = OrderedDict()
 
     def get(self, job: Job) -> CodeType | None:
-        return self.entries.get((job.display, job.version, job.entry_point))
+        return self.entries.get(job.code_key)
+
+    def lacks(self, job: Job) -> bool:
+        """A job without source for code this cache does not have."""
+        return job.source is None and job.code_key not in self.entries
 
     def compiled(self, job: Job) -> CodeType | Problem:
+        """The job's code, compiled now (and kept) if need be."""
         code = self.get(job)
         if code is not None:
+            self.entries.move_to_end(job.code_key)
             return code
+        if job.source is None:
+            return Problem(job.display, None, "the worker lost the script's code")
         result = sandbox.compile_script(job.source, job.display, job.entry_point)
         if result.code is None:
             return result.problems[0]
+        self.entries[job.code_key] = result.code
+        while len(self.entries) > CACHE_SIZE:
+            self.entries.popitem(last=False)
         return result.code
 
     def learn(self, job: Job) -> None:
-        key = (job.display, job.version, job.entry_point)
-        if key in self.entries:
-            self.entries.move_to_end(key)
-            return
-        code = self.compiled(job)
-        if isinstance(code, CodeType):
-            self.entries[key] = code
-            while len(self.entries) > CACHE_SIZE:
-                self.entries.popitem(last=False)
+        """Have the job's code from now on (a zygote: for the children it forks)."""
+        self.compiled(job)
 
 
 class Timer:

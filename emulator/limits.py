@@ -8,7 +8,7 @@ changed config needs no change in the worker.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .outcome import Problem
@@ -39,7 +39,14 @@ class Limits:
     response_bytes: int = 10 * MB
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            "timeout_seconds": self.timeout_seconds,
+            "statements": self.statements,
+            "memory_mb": self.memory_mb,
+            "info_lines": self.info_lines,
+            "print_bytes": self.print_bytes,
+            "response_bytes": self.response_bytes,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Limits:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -20,6 +20,17 @@ class Problem:
     hint: str = ""  # how to fix it, when we know
     limit: str | None = None  # for kind "limit": the config key of the limit
     limit_value: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "message": self.message,
+            "kind": self.kind,
+            "hint": self.hint,
+            "limit": self.limit,
+            "limit_value": self.limit_value,
+        }
 
     def where(self) -> str:
         return f"{self.file}, line {self.line}" if self.line else self.file
@@ -40,7 +51,16 @@ class Outcome:
     statements: int = 0  # statements executed, as the statement limit counts them
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        # By hand: dataclasses.asdict deep-copies every value, on every call.
+        problem = self.problem
+        return {
+            "value": self.value,
+            "info": self.info,
+            "printed": self.printed,
+            "duration_ms": self.duration_ms,
+            "problem": None if problem is None else problem.to_json(),
+            "statements": self.statements,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Outcome:

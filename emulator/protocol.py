@@ -4,6 +4,11 @@ Server -> worker: one `Job` per line. Worker -> server: one `Outcome` per
 line (`Outcome.to_json`), built from plain JSON types inside the worker. A
 worker announces itself with one `{"ready": pid}` line when it can take jobs.
 
+A job carries its script's source only the first time the server sends that
+version to that worker; the worker caches the compiled code. A worker that
+gets a job without source for code it does not have (evicted from its cache)
+answers NEED_SOURCE, and the server sends the job again with it.
+
 The arguments of a job are JSON values, except the top-level ones that
 `arguments.coerce` turned into dates and date-times; those travel tagged.
 `LineReader` and `write_all` move the lines over pipes (both sides use them).
@@ -26,6 +31,7 @@ from .outcome import Outcome, Problem
 
 # A worker that runs out of memory while reporting exits with this code.
 EXIT_OUT_OF_MEMORY = 71
+NEED_SOURCE = b'{"need_source":true}'
 
 
 @dataclass(frozen=True)
@@ -33,40 +39,56 @@ class Job:
     name: str  # the API name
     display: str  # the script's path as the user sees it
     version: str  # content hash: the worker caches compiled code by it
-    source: str
+    source: str | None  # None: the worker has the code of this version
     entry_point: str
     kwargs: dict[str, Any]
     limits: Limits
 
-    def to_line(self) -> bytes:
+    @property
+    def code_key(self) -> tuple[str, str, str]:
+        """What a worker caches compiled code by."""
+        return (self.display, self.version, self.entry_point)
+
+    def to_line(self, with_source: bool = True) -> bytes:
         data = {
             "name": self.name,
             "display": self.display,
             "version": self.version,
-            "source": self.source,
             "entry_point": self.entry_point,
             "kwargs": [_encode(k, v) for k, v in self.kwargs.items()],
             "limits": self.limits.to_json(),
         }
+        if with_source and self.source is not None:
+            data["source"] = self.source
         return dumps(data)
 
     @classmethod
     def from_line(cls, line: bytes) -> Job:
-        data = json.loads(line)
+        data = loads(line)
         return cls(
             name=data["name"],
             display=data["display"],
             version=data["version"],
-            source=data["source"],
+            source=data.get("source"),
             entry_point=data["entry_point"],
             kwargs=dict(_decode(item) for item in data["kwargs"]),
             limits=Limits.from_json(data["limits"]),
         )
 
 
+# One encoder and decoder for every line: json.dumps with options builds a new
+# encoder per call, and json.loads of bytes first guesses their encoding.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_DECODER = json.JSONDecoder()
+
+
+def loads(line: bytes) -> Any:
+    return _DECODER.decode(line.decode("utf-8"))
+
+
 def dumps(data: Any) -> bytes:
     """One line of compact JSON (json escapes newlines inside strings)."""
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+    return _ENCODER.encode(data).encode() + b"\n"
 
 
 def outcome_line(outcome: Outcome) -> bytes:
@@ -74,7 +96,7 @@ def outcome_line(outcome: Outcome) -> bytes:
 
 
 def outcome_from_line(line: bytes) -> Outcome:
-    return Outcome.from_json(json.loads(line))
+    return Outcome.from_json(loads(line))
 
 
 def _encode(name: str, value: Any) -> dict[str, Any]:
@@ -125,9 +147,9 @@ class LineReader:
                 return line
             if len(self.buffer) > max_bytes:
                 raise LineTooLong(f"more than {max_bytes} bytes without a newline")
-            if not self.wait(deadline):
+            if deadline is not None and not self.wait(deadline):
                 raise TimeoutError
-            chunk = os.read(self.fd, 1 << 16)
+            chunk = os.read(self.fd, 1 << 16)  # without a deadline: blocks here
             if not chunk:
                 return None
             self.buffer += chunk

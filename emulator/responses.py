@@ -27,9 +27,13 @@ NO_BODY_STATUSES = (204, 304)
 HINT_HEADER = "X-Emulator-Hint"
 
 
+# One encoder for every response: json.dumps with options builds a new one per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def dumps(value: Any) -> str:
     """Compact JSON, as Zoho writes it."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(value)
 
 
 def json_response(payload: Any, status: int = 200) -> Response:

@@ -2,7 +2,10 @@
 
 WAL mode lets several processes (and threads) read while one writes. Each
 thread gets its own connection; connections belong to the `Store` instance, so
-two apps in one process never share one.
+two apps in one process never share one. A thread's connection goes back to
+the store's pool when the thread ends, for the next thread: the server runs
+each HTTP connection in a new thread, and opening an SQLite connection costs
+far more than the query a request makes.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -88,11 +92,22 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
+class _Lease:
+    """One thread's hold on a pooled connection: when the thread ends, its
+    thread-local data goes, and with it the lease, which puts the connection
+    back."""
+
+    def __init__(self, db: sqlite3.Connection, pool: list[sqlite3.Connection]) -> None:
+        self.db = db
+        weakref.finalize(self, pool.append, db)
+
+
 class Store:
     def __init__(self, path: Path, migrations: tuple[str, ...] = MIGRATIONS) -> None:
         self.path = path
         self.migrations = migrations
         self._local = threading.local()
+        self._pool: list[sqlite3.Connection] = []  # connections no thread holds
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with self.transaction() as db:
@@ -106,13 +121,24 @@ class Store:
             ) from exc
 
     def connection(self) -> sqlite3.Connection:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            db.row_factory = sqlite3.Row
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            self._local.db = db
+        """This thread's connection (taken from the pool, or opened, at its first use)."""
+        lease: _Lease | None = getattr(self._local, "lease", None)
+        if lease is None:
+            try:
+                db = self._pool.pop()  # atomic: one thread gets each connection
+            except IndexError:
+                db = self._connect()
+            lease = self._local.lease = _Lease(db, self._pool)
+        return lease.db
+
+    def _connect(self) -> sqlite3.Connection:
+        # Used by one thread at a time (a lease), not always the one that opened it.
+        db = sqlite3.connect(
+            self.path, timeout=30, isolation_level=None, check_same_thread=False
+        )
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
         return db
 
     @contextmanager

@@ -24,6 +24,7 @@ import os
 import resource
 import signal
 import sys
+import time
 
 from .execution import (
     JOB_CAP,
@@ -37,8 +38,11 @@ from .execution import (
     warm_up,
 )
 from .limits import MB, WORKER, Limits
-from .protocol import Job, LineReader, dumps, outcome_line, write_all
+from .protocol import NEED_SOURCE, Job, LineReader, dumps, outcome_line, write_all
 from .zygote import Zygote
+
+# How long a CPU-time limit set for one call serves the next ones (seconds).
+CPU_SLACK = 1.0
 
 
 def _ignore_unraisable(unraisable: object) -> None:
@@ -55,6 +59,8 @@ class LongLived:
         self.cache = CodeCache()
         self.timer = Timer()
         self.memory_mb = 0
+        self.cpu_set_at = -math.inf  # time.monotonic() when the CPU limit was set
+        self.cpu_set_for = 0  # the cpu_seconds it was set for
         self.locale = locale.setlocale(locale.LC_ALL, None)
 
     def serve(self) -> None:
@@ -71,6 +77,9 @@ class LongLived:
             if line is None:
                 return
             job = Job.from_line(line)
+            if self.cache.lacks(job):
+                write_all(self.out_fd, NEED_SOURCE + b"\n")
+                continue
             try:
                 self.confine(job.limits)
                 answer = outcome_line(execute(job, self.cache, self.timer))
@@ -83,17 +92,25 @@ class LongLived:
             except BrokenPipeError:
                 return
             self.reset()
-            self.cache.learn(job)
 
     def confine(self, limits: Limits) -> None:
-        """The memory limit of this call, and a CPU-time backstop from now."""
+        """The memory limit of this call, and a CPU-time backstop: this call may
+        use at least cpu_seconds(limits) more CPU time, and not much more."""
         if limits.memory_mb != self.memory_mb:
             memory = limits.memory_mb * MB
             resource.setrlimit(resource.RLIMIT_AS, (memory, resource.RLIM_INFINITY))
             self.memory_mb = limits.memory_mb
+        needed = cpu_seconds(limits)
+        # One thread: the CPU time used since the limit was set is at most the
+        # wall time since, so within CPU_SLACK of setting it the headroom left
+        # is still at least `needed`, and it need not be set again.
+        since = time.monotonic() - self.cpu_set_at
+        if needed == self.cpu_set_for and since <= CPU_SLACK:
+            return
         usage = resource.getrusage(resource.RUSAGE_SELF)
-        cpu = math.ceil(usage.ru_utime + usage.ru_stime) + cpu_seconds(limits)
+        cpu = math.ceil(usage.ru_utime + usage.ru_stime + CPU_SLACK) + needed
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, resource.RLIM_INFINITY))
+        self.cpu_set_at, self.cpu_set_for = time.monotonic(), needed
 
     def reset(self) -> None:
         """Process state a call can change through an allowed module, put back:

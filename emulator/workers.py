@@ -36,6 +36,7 @@ from .execution import GRACE_SECONDS
 from .limits import PROCESS, WORKER, Limits
 from .outcome import Outcome, Problem
 from .protocol import (
+    NEED_SOURCE,
     Job,
     LineReader,
     LineTooLong,
@@ -52,6 +53,9 @@ if TYPE_CHECKING:
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 START_SECONDS = 30.0  # how long a new worker may take to say it is ready
+# How many script versions a worker remembers having been sent; more and it
+# forgets them all (a worker answers NEED_SOURCE for code it has evicted anyway).
+SENT_KEPT = 1024
 # How much longer than the zygote's own kill the server waits for an answer.
 SERVER_MARGIN_SECONDS = 2.0
 # Limits that may stop library code halfway (a timer, MemoryError and
@@ -107,6 +111,8 @@ class Worker:
         self.stdout: IO[bytes] = self.process.stdout  # type: ignore[assignment]
         self.reader = LineReader(self.stdout.fileno())
         self.ready = False
+        # Versions whose source this worker has been sent (it caches their code).
+        self.sent: set[tuple[str, str, str]] = set()
 
     @property
     def pid(self) -> int:
@@ -115,8 +121,19 @@ class Worker:
     def call(self, job: Job) -> Outcome:
         """Run one job; raises WorkerLost if the worker must be replaced."""
         self._wait_ready(job)
+        key = job.code_key
+        line = self._exchange(job, with_source=key not in self.sent)
+        if line == NEED_SOURCE:
+            line = self._exchange(job, with_source=True)
+        if len(self.sent) > SENT_KEPT:
+            self.sent.clear()
+        self.sent.add(key)
+        return outcome_from_line(line)
+
+    def _exchange(self, job: Job, with_source: bool) -> bytes:
+        """Send the job, return the answer line."""
         try:
-            write_all(self.stdin.fileno(), job.to_line())
+            write_all(self.stdin.fileno(), job.to_line(with_source))
         except OSError as exc:  # the worker is gone
             raise WorkerLost(self._death(job)) from exc
         # A zygote kills a child at the limit itself; a long-lived worker stuck
@@ -140,7 +157,7 @@ class Worker:
             raise WorkerLost(self._death(job)) from exc
         if line is None:
             raise WorkerLost(self._death(job))
-        return outcome_from_line(line)
+        return line
 
     def _wait_ready(self, job: Job) -> None:
         if self.ready:

@@ -35,6 +35,7 @@ from .limits import problem as limit_problem
 from .outcome import Outcome
 from .protocol import (
     EXIT_OUT_OF_MEMORY,
+    NEED_SOURCE,
     Job,
     LineReader,
     LineTooLong,
@@ -142,6 +143,9 @@ class Zygote:
                 if line is None:
                     return
                 job = Job.from_line(line)
+                if self.cache.lacks(job):  # the spare child lacks it too
+                    write_all(self.out_fd, NEED_SOURCE + b"\n")
+                    continue
                 self.run_forked(job, line)
                 self.cache.learn(job)  # before the next fork, so the child has it
                 self.spare = self.fork()

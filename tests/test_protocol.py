@@ -55,6 +55,16 @@ def test_a_job_is_one_json_line_and_comes_back_equal() -> None:
     assert Job.from_line(line) == job
 
 
+def test_a_job_goes_without_its_source_once_the_worker_has_it() -> None:
+    job = Job("f", "functions/f.py", "abc", "def handler():\n    return 1\n",
+              "handler", {}, Limits())  # fmt: skip
+    line = job.to_line(with_source=False)
+    assert "source" not in json.loads(line)
+    again = Job.from_line(line)
+    assert again.source is None
+    assert again.code_key == job.code_key == ("functions/f.py", "abc", "handler")
+
+
 def test_an_outcome_crosses_as_json() -> None:
     outcome = Outcome(
         {"a": [1, "b"]},

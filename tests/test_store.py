@@ -1,4 +1,6 @@
 import sqlite3
+import threading
+from pathlib import Path
 
 import pytest
 
@@ -65,3 +67,42 @@ def test_wal_mode(tmp_path):
     assert sqlite3.connect(tmp_path / "s.db").execute(
         "SELECT COUNT(*) FROM a"
     ).fetchone() == (0,)
+
+
+def connection_of_a_thread(store: Store, hold: threading.Event | None = None) -> int:
+    """The id of the connection a new thread gets (holding it until `hold` is set)."""
+    seen: list[int] = []
+
+    def use() -> None:
+        seen.append(id(store.connection()))
+        if hold is not None:
+            hold.wait(10)
+
+    thread = threading.Thread(target=use)
+    thread.start()
+    if hold is None:
+        thread.join()
+    else:
+        while not seen:
+            threading.Event().wait(0.01)
+    return seen[0]
+
+
+def test_a_thread_that_ends_hands_its_connection_to_the_next(tmp_path: Path) -> None:
+    """The server runs every HTTP connection in a new thread: opening an SQLite
+    connection per request would cost more than the request's query."""
+    store = Store(tmp_path / "state.db")
+    first = connection_of_a_thread(store)
+    assert connection_of_a_thread(store) == first
+    assert store.connection() is store.connection()  # one per thread while it lives
+
+
+def test_threads_alive_at_once_never_share_a_connection(tmp_path: Path) -> None:
+    store = Store(tmp_path / "state.db")
+    hold = threading.Event()
+    try:
+        ids = {connection_of_a_thread(store, hold) for _ in range(3)}
+        assert len(ids) == 3
+        assert id(store.connection()) not in ids
+    finally:
+        hold.set()

@@ -512,3 +512,23 @@ def test_a_long_lived_worker_is_replaced_after_limits_that_strike_anywhere(
         assert runner.run(script("def handler():\n    return 1\n"), {}).value == 1
     finally:
         runner.close()
+
+
+def test_a_script_is_sent_once_and_again_when_the_worker_lacks_it(
+    isolation: str,
+) -> None:
+    worker = Worker(isolation)
+    try:
+        hello = script("def handler():\n    return 'hi'\n", "hello")
+        job = Job("hello", hello.display, hello.version, hello.source, "handler", {},
+                  SMALL)  # fmt: skip
+        assert worker.call(job).value == "hi"
+        assert worker.sent == {job.code_key}
+        assert worker.call(job).value == "hi"  # sent without its source
+        other = script("def handler():\n    return 'other'\n", "other")
+        unknown = Job("other", other.display, other.version, other.source, "handler",
+                      {}, SMALL)  # fmt: skip
+        worker.sent.add(unknown.code_key)  # as if the worker had evicted it
+        assert worker.call(unknown).value == "other"
+    finally:
+        worker.kill()
