@@ -65,8 +65,8 @@ def decode(data: bytes, charset: str | None = None) -> str:
 
 def file_content(request: Request) -> str | None:
     # `in` first: a missing key makes werkzeug's .get build an HTTP exception.
-    upload = request.files[FILE_PART] if FILE_PART in request.files else None
-    if upload is not None:
+    if FILE_PART in request.files:
+        upload = request.files[FILE_PART]
         return decode(upload.read(), upload.mimetype_params.get("charset"))
     # Zoho's Python SDK (zohocrmsdk8-0, execute by file) posts the file as
     # url-encoded form fields, one `inputFile` field per line of the file.
