@@ -3,8 +3,9 @@
     python benchmarks/bench_sandbox.py [--calls 300] [--repeat 5]
 
 1. Per-call cost of running a trivial function: in-process (the baseline), in
-   a worker that forks a fresh process per call (the emulator's design), and in
-   a long-lived worker that runs every call itself (the design not chosen).
+   a worker that forks a fresh process per call (`limits.isolation: process`),
+   and in a long-lived worker that runs every call itself, each from fresh
+   state (`limits.isolation: worker`, the default).
    Two ways for the workers: calls spaced out (the child for the next call is
    already forked, as for interactive use) and back to back (each call also
    waits for the previous call's replacement fork).
@@ -29,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from emulator import policy, sandbox  # noqa: E402
-from emulator.limits import Limits  # noqa: E402
+from emulator.limits import PROCESS, WORKER, Limits  # noqa: E402
 from emulator.registry import Script, version_of  # noqa: E402
 from emulator.runner import InProcessRunner  # noqa: E402
 from emulator.workers import WorkerRunner  # noqa: E402
@@ -87,18 +88,18 @@ def call_costs(calls: int) -> list[tuple[str, float]]:
     job = script(TRIVIAL)
     in_process = InProcessRunner("handler", lambda name: LIMITS)
     rows = [("in-process (baseline)", per_call(lambda: in_process.run(job, {}), calls))]
-    for label, fresh in (
-        ("fresh process per call", True),
-        ("long-lived worker", False),
+    for label, isolation in (
+        ("isolation: process (fresh process per call)", PROCESS),
+        ("isolation: worker (long-lived worker)", WORKER),
     ):
-        rows += worker_costs(label, fresh, job, calls)
+        rows += worker_costs(label, isolation, job, calls)
     return rows
 
 
 def worker_costs(
-    label: str, fresh: bool, job: Script, calls: int
+    label: str, isolation: str, job: Script, calls: int
 ) -> list[tuple[str, float]]:
-    runner = WorkerRunner("handler", lambda name: LIMITS, 1, fresh_process=fresh)
+    runner = WorkerRunner("handler", lambda name: LIMITS, 1, isolation=isolation)
     try:
         runner.run(job, {})  # start-up and code cache
 
