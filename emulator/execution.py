@@ -68,27 +68,46 @@ class CodeCache:
 class Timer:
     """The wall-time limit of the call running in this process.
 
-    One SIGALRM handler for the life of the process; each call only arms and
-    disarms the timer. At the limit the call's counter raises LimitHit now and
-    at every later statement.
+    One SIGALRM handler for the life of the process. The timer is armed
+    lazily: a call whose deadline is not earlier than the one armed leaves it
+    as it is, and a call that ends does not disarm it. When it fires, the
+    handler looks at the running call's own deadline: reached, the call's
+    counter raises LimitHit now and at every later statement; not yet, the
+    timer is armed again for the rest; no call running, it stays unarmed.
+    Back to back calls then arm it about once per time limit, not twice per
+    call (two system calls that cost more than a trivial function).
     """
 
     def __init__(self) -> None:
         self.counter: Counter | None = None
         self.seconds = 0.0
-        signal.signal(signal.SIGALRM, self._expire)
+        self.deadline = math.inf  # of the running call (time.monotonic)
+        self.armed = math.inf  # when the armed timer fires; inf: not armed
+        signal.signal(signal.SIGALRM, self._fired)
 
-    def _expire(self, signum: int, frame: FrameType | None) -> None:
+    def _fired(self, signum: int, frame: FrameType | None) -> None:
+        self.armed = math.inf
         counter = self.counter
-        if counter is not None:
-            counter.expire("timeout_seconds", self.seconds)
+        if counter is None:
+            return
+        left = self.deadline - time.monotonic()
+        if left > 0:
+            self._arm(left)
+            return
+        counter.expire("timeout_seconds", self.seconds)
 
-    def start(self, counter: Counter, seconds: float) -> None:
-        self.counter, self.seconds = counter, seconds
+    def _arm(self, seconds: float) -> None:
+        self.armed = time.monotonic() + seconds
         signal.setitimer(signal.ITIMER_REAL, seconds)
 
+    def start(self, counter: Counter, seconds: float) -> None:
+        self.seconds = seconds
+        self.deadline = time.monotonic() + seconds
+        self.counter = counter  # last: the handler reads the deadline first
+        if self.armed > self.deadline:
+            self._arm(seconds)
+
     def stop(self) -> None:
-        signal.setitimer(signal.ITIMER_REAL, 0)
         self.counter = None
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import queue
 import re
 import signal
 import subprocess
@@ -31,7 +32,13 @@ from emulator.limits import PROCESS, WORKER, Limits
 from emulator.outcome import Outcome
 from emulator.protocol import Job, write_all
 from emulator.registry import Script
-from emulator.workers import KEPT_ENVIRONMENT, Worker, WorkerRunner, default_size
+from emulator.workers import (
+    KEPT_ENVIRONMENT,
+    IdleWorkers,
+    Worker,
+    WorkerRunner,
+    default_size,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -532,3 +539,17 @@ def test_a_script_is_sent_once_and_again_when_the_worker_lacks_it(
         assert worker.call(unknown).value == "other"
     finally:
         worker.kill()
+
+
+def test_the_most_recently_used_idle_worker_takes_the_next_call() -> None:
+    """Under light load one worker stays warm and takes every call."""
+    idle = IdleWorkers()
+    first, second = object(), object()
+    idle.put(first)  # type: ignore[arg-type]
+    idle.put(second)  # type: ignore[arg-type]
+    assert idle.get(timeout=1) is second
+    idle.put(second)  # type: ignore[arg-type]
+    assert idle.get(timeout=1) is second
+    assert idle.get_nowait() is first
+    with pytest.raises(queue.Empty):
+        idle.get(timeout=0.01)
