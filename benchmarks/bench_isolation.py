@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from dataclasses import asdict
@@ -24,15 +22,14 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import run  # noqa: E402
 from run import (  # noqa: E402
+    BASELINE,
     Figure,
+    bare,
     emulator,
     execute,
-    free_port,
     markdown,
     measure,
-    process,
     project,
     with_ratios,
 )
@@ -40,46 +37,8 @@ from run import (  # noqa: E402
 MODES = ("worker", "process")
 
 
-def wrk(
-    url: str, connections: int, seconds: float, headers: dict[str, str]
-) -> dict[str, float]:
-    """run.wrk, reading percentiles at the start of their own lines: run.wrk's
-    pattern also matches '50%' at the end of a '+/- Stdev' column such as
-    '82.50%' and then fails to parse the next word."""
-    args = ["wrk", f"-t{min(connections, 2)}", f"-c{connections}",
-            f"-d{max(1, round(seconds))}s", "--latency", "--timeout", "10s"]  # fmt: skip
-    for name, value in headers.items():
-        args += ["-H", f"{name}: {value}"]
-    out = subprocess.run(
-        [*args, url], capture_output=True, text=True, timeout=seconds + 30
-    ).stdout
-
-    def figure(pattern: str) -> str:
-        found = re.search(pattern, out, re.MULTILINE)
-        if found is None:
-            raise RuntimeError(f"wrk printed no '{pattern}':\n{out}")
-        return found.group(1)
-
-    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
-    errors += sum(
-        int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out)
-    )
-    return {
-        "rps": float(figure(r"^Requests/sec:\s+([\d.]+)")),
-        "p50_ms": run._ms(figure(r"^\s+50%\s+(\S+)")),
-        "p99_ms": run._ms(figure(r"^\s+99%\s+(\S+)")),
-        "errors": errors,
-    }
-
-
 def run_modes(seconds: float, work: Path) -> list[Figure]:
-    figures: list[Figure] = []
-    port = free_port()
-    bare = [sys.executable, str(HERE / "bare_app.py"), str(port)]
-    with process(bare, "listening"):
-        figures += measure(
-            "bare werkzeug (baseline)", f"http://127.0.0.1:{port}/", seconds
-        )
+    figures: list[Figure] = bare(1, seconds, BASELINE)
     for mode in MODES:
         config = project(work / mode, f"limits:\n  isolation: {mode}\n")
         with emulator(config)() as base:
@@ -100,7 +59,6 @@ def main() -> None:
     options = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
-    run.wrk = wrk  # measure() calls it
     with tempfile.TemporaryDirectory() as tmp:
         figures = with_ratios(run_modes(options.seconds, Path(tmp)))
     options.out.mkdir(parents=True, exist_ok=True)
