@@ -18,27 +18,23 @@ On top of that each module has a rule: either only some names (`time`,
 `typing`), or some names left out with the reason, or safer replacements. The
 catalog is built once at import and is read-only afterwards.
 
-Module state that a call could change is never shared: `random`, `calendar`
-and `decimal` keep state in module-level objects (random's hidden Random
-instance behind random.seed, calendar's TextCalendar behind setfirstweekday,
-decimal's DefaultContext), so each call that imports them gets its own
-(`Rule.fresh`, through the `Importer` of that call). tests/test_module_state.py
-scans every allowed module for such state, so a new kind fails the suite.
+Module state that a call could change or read is never shared: `random`,
+`calendar`, `decimal` and `time` keep some in module-level objects, so each
+call that imports them gets its own (`Rule.fresh`, built in `callstate`,
+through the `Importer` of that call). tests/test_module_state.py scans every
+allowed module for state, so a new kind fails the suite.
 """
 
 from __future__ import annotations
 
-import calendar
-import decimal
 import functools
 import importlib
-import os
-import random
 import types
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import callstate
 from .guards import read_only
 
 _STRING_BLOCK = (
@@ -69,79 +65,6 @@ def _update_wrapper(wrapper: Any, wrapped: Any) -> Any:
     return functools.update_wrapper(wrapper, wrapped)
 
 
-def _rebound(names: Mapping[str, Any], shared: object, own: object) -> dict[str, Any]:
-    """The module's functions that are methods of `shared`, as methods of `own`."""
-    return {
-        name: getattr(own, value.__name__)
-        for name, value in names.items()
-        if getattr(value, "__self__", None) is shared
-    }
-
-
-def _fresh_random(names: Mapping[str, Any]) -> dict[str, Any]:
-    """random.random, random.seed... are methods of one hidden Random instance;
-    each call gets its own, seeded from the OS, so a seed set by one call
-    cannot make the next one predictable."""
-    own = random.Random(int.from_bytes(os.urandom(32), "big"))
-    return _rebound(names, random._inst, own)
-
-
-def _fresh_calendar(names: Mapping[str, Any]) -> dict[str, Any]:
-    """calendar.month, calendar.firstweekday... are methods of the module's
-    TextCalendar `c`, and setfirstweekday changes it; each call gets its own."""
-    own = calendar.TextCalendar()
-
-    def setfirstweekday(firstweekday: int) -> None:
-        if not calendar.MONDAY <= firstweekday <= calendar.SUNDAY:
-            raise calendar.IllegalWeekdayError(firstweekday)
-        own.firstweekday = firstweekday
-
-    return {
-        **_rebound(names, calendar.c, own),
-        "c": own,
-        "setfirstweekday": setfirstweekday,
-    }
-
-
-# decimal's module-level contexts as they were at start: never handed out,
-# only copied. A function may change the copies (getcontext().prec = 6 is the
-# documented way to set precision); decimal.Context() itself starts from
-# decimal.DefaultContext, which no function can reach.
-_DECIMAL_CONTEXTS = types.MappingProxyType(
-    {
-        name: getattr(decimal, name).copy()
-        for name in ("DefaultContext", "BasicContext", "ExtendedContext")
-    }
-)
-
-
-def _fresh_decimal(names: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: context.copy() for name, context in _DECIMAL_CONTEXTS.items()}
-
-
-# CPU clocks count from the start of the process or thread: in a long-lived
-# worker they would tell a call how much CPU the calls before it used. Their
-# zero point is undefined (only differences between readings mean anything,
-# the Python docs say), so each call's clocks start from its first import of
-# `time`.
-_CPU_CLOCKS = ("process_time", "process_time_ns", "thread_time", "thread_time_ns")
-
-
-def _since(clock: Callable[[], float]) -> Callable[[], float]:
-    start = clock()
-
-    def reading() -> float:
-        return clock() - start
-
-    reading.__name__ = reading.__qualname__ = clock.__name__
-    reading.__doc__ = clock.__doc__
-    return reading
-
-
-def _fresh_time(names: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: _since(names[name]) for name in _CPU_CLOCKS if name in names}
-
-
 @dataclass(frozen=True)
 class Rule:
     """How one module is exposed. `only`: these names and no others;
@@ -165,11 +88,11 @@ RULES: Mapping[str, Rule] = {
             "prmonth": "prints to the process's stdout; use print(calendar.month(y, m))",
             "prweek": "prints to the process's stdout; use print(calendar.week(...))",
         },
-        fresh=_fresh_calendar,
+        fresh=callstate.fresh_calendar,
     ),
     "collections": Rule(),
     "datetime": Rule(),
-    "decimal": Rule(fresh=_fresh_decimal),
+    "decimal": Rule(fresh=callstate.fresh_decimal),
     "functools": Rule(
         deny={
             "singledispatch": _DISPATCH_BLOCK,
@@ -187,7 +110,7 @@ RULES: Mapping[str, Rule] = {
     "itertools": Rule(),
     "json": Rule(),
     "math": Rule(),
-    "random": Rule(fresh=_fresh_random),
+    "random": Rule(fresh=callstate.fresh_random),
     "re": Rule(),
     "statistics": Rule(),
     "string": Rule(deny={"Formatter": _STRING_BLOCK}),
@@ -219,7 +142,7 @@ RULES: Mapping[str, Rule] = {
                 "tzname",
             }
         ),
-        fresh=_fresh_time,
+        fresh=callstate.fresh_time,
     ),
     "typing": Rule(
         only=frozenset(

@@ -31,7 +31,7 @@ from emulator.modules import CATALOG, RULES, Importer
 from emulator.outcome import Outcome
 from emulator.workers import WorkerRunner
 
-FRESH = "fresh per call: the call's importer builds its own (modules.Rule.fresh)"
+FRESH = "fresh per call: the call's importer builds its own (callstate)"
 READ_ONLY = "a function gets a read-only copy (guards.read_only)"
 CONSTANT = "built once (at import or on first use) and never changed afterwards"
 CACHE = (
@@ -203,7 +203,7 @@ def scan() -> set[str]:
 # - decimal's current context is per thread; every call runs in a fresh
 #   context (sandbox.run), and the worker's is put back after it.
 # - time.process_time and thread_time read the process's CPU clocks: each
-#   call's start from its first import of time (modules._fresh_time).
+#   call's start from its first import of time (callstate.fresh_time).
 # - the locale (calendar.different_locale sets LC_TIME while entered): put
 #   back by a long-lived worker after every call.
 # - caches kept in C: re's compiled patterns, zoneinfo.ZoneInfo's instances,
