@@ -9,10 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import queue
-import re
 import signal
-import subprocess
-import sys
 import textwrap
 import threading
 import urllib.error
@@ -24,6 +21,7 @@ from typing import Any
 import pytest
 from conftest import DEMO_KEY, write_config
 from sandbox_support import ISOLATIONS, SMALL, alive, descendants, script, wait_until
+from server_support import Server
 
 from emulator import config as config_module
 from emulator.app import create_app
@@ -303,28 +301,8 @@ def test_the_app_runs_functions_in_workers_by_default(
     assert app.runner.pids() == []
 
 
-class Served:
-    """`python -m emulator serve` on a free port, as a user starts it."""
-
-    def __init__(self, project: Path, *args: str) -> None:
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "emulator", "serve", "--port", "0", *args],
-            cwd=project,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        self.banner = []
-        for line in self.process.stdout:
-            self.banner.append(line)
-            if line.startswith("A development tool"):
-                break
-        match = re.search(r"http://127\.0\.0\.1:(\d+)/", "".join(self.banner))
-        assert match, "".join(self.banner)
-        self.base = f"http://127.0.0.1:{match.group(1)}"
+class Served(Server):
+    """`python -m emulator serve` on a free port, called by function name."""
 
     def call(self, name: str) -> tuple[int, Any]:
         url = (
