@@ -239,7 +239,9 @@ class Emulator:
     ) -> None:
         outcome, error, principal = call.outcome, call.error, call.principal
         record = Invocation(
-            at=self.clock.now(),
+            # Real time: the history says when a call happened; the emulated
+            # clock (moved for expiry tests) is for tokens and codes.
+            at=self.clock.wall(),
             method=request.method,
             function=call.function,
             status=response.status_code,
