@@ -14,6 +14,7 @@ import contextlib
 import os
 import signal
 import socket
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from types import FrameType
 
 Echo = Callable[[str], None]
 RESTART_PAUSE = 0.5  # seconds between restarts of a crashing child, so it cannot spin
+ORPHAN_CHECK = 0.5  # seconds between a child's checks that its supervisor lives
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -68,6 +70,7 @@ class Supervisor:
     def _become_child(self, slot: int) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, _raise_interrupt)
+        _stop_when_orphaned(os.getppid())
         code = 0
         try:
             self.child(slot)
@@ -114,6 +117,18 @@ class Supervisor:
             self.children.pop(pid, None)
         for pid in self.children:
             _kill(pid, signal.SIGKILL)
+
+
+def _stop_when_orphaned(parent: int) -> None:
+    """A supervisor killed with SIGKILL cannot stop its children: each child
+    watches for that itself and stops as SIGTERM would stop it."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(ORPHAN_CHECK)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="orphan-watch", daemon=True).start()
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:

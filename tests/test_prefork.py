@@ -72,3 +72,21 @@ def test_children_are_started_replaced_and_stopped(tmp_path):
     )
     assert out.rstrip().endswith("supervisor done")
     assert not any(alive(pid) for pid in pids(tmp_path)), "no child is left behind"
+
+
+def test_children_stop_when_the_supervisor_is_killed(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    supervisor = subprocess.Popen(
+        [sys.executable, "-c", SCRIPT, str(tmp_path)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        assert wait_for(lambda: len(pids(tmp_path)) == 3)
+        supervisor.kill()  # SIGKILL: no chance to stop its children itself
+        supervisor.wait()
+        assert wait_for(lambda: not any(alive(pid) for pid in pids(tmp_path)))
+    finally:
+        for pid in pids(tmp_path):
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
