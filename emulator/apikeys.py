@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hmac
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from . import tokens
 from .clock import Clock
 from .config import ApiKeyConfig
 from .errors import UsageError
-from .store import Store
+from .store import Stamp, Store
 
 
 @dataclass(frozen=True)
@@ -27,14 +30,24 @@ class ApiKey:
         return self.revoked_at is None
 
 
+CACHE_LIMIT = 4096
+STAMP_NAME = "api_keys.stamp"
+
+
 class KeyStore:
+    """Keys in the store, with a per-process cache of lookups: every lookup checks
+    the stamp that each change of api_keys touches (in any process), so a
+    revoked key stops working at once without a query on every call."""
+
     def __init__(self, store: Store, clock: Clock) -> None:
         self.store = store
         self.clock = clock
+        self.stamp = Stamp(store.path.with_name(STAMP_NAME))
+        self._cache: dict[str, tuple[tuple[int, int, int], str | None]] = {}
 
     def seed(self, seeds: tuple[ApiKeyConfig, ...], owner_ids: list[str]) -> None:
         """Add the keys written in config.yaml (idempotent: a known key is left as is)."""
-        with self.store.transaction() as db:
+        with self._write() as db:
             for seed, user_id in zip(seeds, owner_ids, strict=True):
                 db.execute(
                     "INSERT OR IGNORE INTO api_keys"
@@ -51,7 +64,7 @@ class KeyStore:
     def create(self, user_id: str, label: str = "") -> tuple[ApiKey, str]:
         """A new key for `user_id`; the secret is returned here and never again."""
         secret = tokens.make(tokens.API_KEY_PREFIX)
-        with self.store.transaction() as db:
+        with self._write() as db:
             cursor = db.execute(
                 "INSERT INTO api_keys (digest, masked, user_id, label, created_at)"
                 " VALUES (?, ?, ?, ?, ?)",
@@ -91,7 +104,7 @@ class KeyStore:
         key = self.get(key_id)
         if not key.active:
             raise UsageError(f"API key {key_id} ({key.masked}) is already revoked.")
-        with self.store.transaction() as db:
+        with self._write() as db:
             db.execute(
                 "UPDATE api_keys SET revoked_at = ? WHERE id = ?",
                 (self.clock.now(), key_id),
@@ -100,21 +113,40 @@ class KeyStore:
 
     def delete(self, key_id: int) -> None:
         """Remove a key for good (temporary keys of `invoke` and the test plugin)."""
-        with self.store.transaction() as db:
+        with self._write() as db:
             db.execute("DELETE FROM api_keys WHERE id = ?", (key_id,))
 
     def regenerate(self, user_id: str) -> tuple[ApiKey, str]:
         """Revoke every active key of `user_id` and make a new one, as Zoho's UI does."""
-        with self.store.transaction() as db:
+        with self._write() as db:
             db.execute(
                 "UPDATE api_keys SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
                 (self.clock.now(), user_id),
             )
         return self.create(user_id, "regenerated")
 
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self.store.transaction() as db:
+            yield db
+        self.stamp.touch()  # after the commit: a lookup that sees it sees the change
+
     def owner(self, secret: str) -> str | None:
         """The user id that owns the active key `secret`, or None."""
         wanted = tokens.digest(secret)
+        # The stamp is read before the query and kept with the answer: an answer
+        # that a change overtook carries an old stamp and is never used again.
+        version = self.stamp.read()
+        cached = self._cache.get(wanted)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        found = self._lookup(wanted)
+        if len(self._cache) >= CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[wanted] = (version, found)
+        return found
+
+    def _lookup(self, wanted: str) -> str | None:
         row = (
             self.store.connection()
             .execute(

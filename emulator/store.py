@@ -11,6 +11,7 @@ far more than the query a request makes.
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 import threading
 import weakref
@@ -177,6 +178,30 @@ class Store:
                 raise StateMismatch(self.path, number)
         if len(done) > len(self.migrations):
             raise StateMismatch(self.path, len(self.migrations) + 1)
+
+
+class Stamp:
+    """A file next to the database that changes whenever some table changes, so
+    a process can keep a cache of that table and check it with one stat() call
+    instead of a query; every process and the CLI touch it after they commit."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def touch(self) -> None:
+        fresh = self.path.with_name(
+            f"{self.path.name}.{os.getpid()}.{threading.get_ident()}"
+        )
+        fresh.write_bytes(os.urandom(8))
+        os.replace(fresh, self.path)  # a new file each time: a new inode and times
+
+    def read(self) -> tuple[int, int, int]:
+        """What identifies the current version; (0, 0, 0) before the first touch."""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return (0, 0, 0)
+        return (st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def _digest(sql: str) -> str:

@@ -3,11 +3,12 @@ import sqlite3
 
 import pytest
 
+from emulator import tokens
 from emulator.apikeys import KeyStore
 from emulator.clock import Clock
 from emulator.config import ApiKeyConfig
 from emulator.errors import UsageError
-from emulator.store import Store
+from emulator.store import Stamp, Store
 
 SHAPE = re.compile(r"^1003\.[0-9a-f]{32}\.[0-9a-f]{32}$")
 
@@ -86,3 +87,33 @@ def test_two_stores_on_one_file_agree(tmp_path):
     assert second.owner(secret) == "u1"
     second.revoke(key.id)
     assert first.owner(secret) is None
+
+
+def test_lookups_are_cached_until_the_stamp_says_the_keys_changed(keys):
+    _, secret = keys.create("u1")
+    assert keys.owner(secret) == "u1"
+    # A change that does not touch the stamp is not seen: the answer is cached...
+    with keys.store.transaction() as db:
+        db.execute("UPDATE api_keys SET revoked_at = 1")
+    assert keys.owner(secret) == "u1"
+    # ...and every change made through a KeyStore, in any process, touches it.
+    keys.stamp.touch()
+    assert keys.owner(secret) is None
+
+
+def test_an_answer_overtaken_by_a_change_is_not_reused(keys):
+    _, secret = keys.create("u1")
+    stale = keys.stamp.read()
+    keys._cache[tokens.digest(secret)] = (stale, "someone-else")
+    keys.revoke(keys.list()[0].id)
+    assert keys.owner(secret) is None
+
+
+def test_the_stamp_changes_with_every_touch(tmp_path):
+    stamp = Stamp(tmp_path / "x.stamp")
+    assert stamp.read() == (0, 0, 0)
+    seen = set()
+    for _ in range(50):
+        stamp.touch()
+        seen.add(stamp.read())
+    assert len(seen) == 50
