@@ -134,25 +134,12 @@ class Registry:
             self._scripts = {s.name: s for s in scripts}
         return scripts
 
-    def reload(self, path: Path) -> Script | None:
-        """Compile one file and swap its entry; a vanished file leaves the registry."""
-        name = api_name(path)
-        if name is None:
-            return None
-        if not path.is_file():
-            self.remove(name)
-            return None
-        script = self._compile(path)
-        with self._lock:
-            self._scripts[name] = script
-        return script
-
     def refresh(self, path: Path, data: bytes | None = None) -> Change | None:
         """Bring one function in step with its file; None when nothing changed.
 
-        `data` is the file's content when the caller has read it already.
-        Unlike `reload`, a file whose bytes match the current entry is not
-        compiled again, so repeated events for one save cost a read and a hash.
+        `data` is the file's content when the caller has read it already. A
+        file whose bytes match the current entry is not compiled again, so
+        repeated events for one save cost a read and a hash.
         """
         name = api_name(path)
         if name is None:

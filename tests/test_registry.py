@@ -28,17 +28,17 @@ def test_version_follows_content(project, write_function):
     registry.load_all()
     first = registry.get("hello").version
     path.write_text("def handler():\n    return 2\n")
-    assert registry.reload(path).version != first
+    assert registry.refresh(path).after.version != first
     path.write_text("def handler():\n    return 1\n")
-    assert registry.reload(path).version == first
+    assert registry.refresh(path).after.version == first
 
 
-def test_reload_of_a_deleted_file_removes_it(project, write_function):
+def test_refresh_of_a_deleted_file_removes_it(project, write_function):
     registry = registry_for(project)
     path = write_function("hello", "def handler():\n    return 1\n")
     registry.load_all()
     path.unlink()
-    assert registry.reload(path) is None
+    assert registry.refresh(path).after is None
     assert registry.get("hello") is None
 
 
