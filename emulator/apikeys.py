@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from . import tokens
 from .clock import Clock
-from .config import ApiKeyConfig
+from .config import Config
 from .errors import UsageError
 from .store import Stamp, Store
 
@@ -45,10 +45,12 @@ class KeyStore:
         self.stamp = Stamp(store.path.with_name(STAMP_NAME))
         self._cache: dict[str, tuple[tuple[int, int, int], str | None]] = {}
 
-    def seed(self, seeds: tuple[ApiKeyConfig, ...], owner_ids: list[str]) -> None:
-        """Add the keys written in config.yaml (idempotent: a known key is left as is)."""
+    def seed(self, config: Config) -> None:
+        """Add the keys written in config.yaml (idempotent: a known key is left as is),
+        each owned by the user it names (default: the first user)."""
+        owners = [config.user(seed.user).id for seed in config.api_keys]
         with self._write() as db:
-            for seed, user_id in zip(seeds, owner_ids, strict=True):
+            for seed, user_id in zip(config.api_keys, owners, strict=True):
                 db.execute(
                     "INSERT OR IGNORE INTO api_keys"
                     " (digest, masked, user_id, label, seeded, created_at)"

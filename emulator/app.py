@@ -80,9 +80,7 @@ class Emulator:
         self.store = Store(config.state_path)
         self.clock = clock or Clock(self.store)
         self.keys = KeyStore(self.store, self.clock)
-        self.keys.seed(
-            config.api_keys, [config.user(k.user).id for k in config.api_keys]
-        )
+        self.keys.seed(config)
         self.registry = Registry(config.functions_path, config.root, config.entry_point)
         self.registry.load_all()
         self.runner = runner or WorkerRunner.from_config(config)

@@ -165,7 +165,7 @@ def keys() -> None:
 def _keystore(config: Config) -> KeyStore:
     store = Store(config.state_path)
     keystore = KeyStore(store, Clock(store))
-    keystore.seed(config.api_keys, [config.user(k.user).id for k in config.api_keys])
+    keystore.seed(config)
     return keystore
 
 

@@ -3,10 +3,10 @@ import sqlite3
 
 import pytest
 
+from emulator import config as config_module
 from emulator import tokens
 from emulator.apikeys import KeyStore
 from emulator.clock import Clock
-from emulator.config import ApiKeyConfig
 from emulator.errors import UsageError
 from emulator.store import Stamp, Store
 
@@ -64,12 +64,22 @@ def test_regenerate_revokes_only_that_users_keys(keys):
     assert keys.owner(other) == "u2"
 
 
-def test_seed_is_idempotent(keys):
-    seed = ApiKeyConfig(key="1003." + "a" * 32 + "." + "b" * 32)
-    keys.seed((seed,), ["u1"])
-    keys.seed((seed,), ["u1"])
+def test_seed_is_idempotent_and_owned_by_the_named_user(keys, tmp_path):
+    key = "1003." + "a" * 32 + "." + "b" * 32
+    config = config_module.from_data(
+        {
+            "users": [
+                {"email": "a@example.com"},
+                {"email": "b@example.com", "id": "u2"},
+            ],
+            "api_keys": [{"key": key, "user": "b@example.com"}],
+        },
+        root=tmp_path,
+    )
+    keys.seed(config)
+    keys.seed(config)
     assert [(k.seeded, k.label) for k in keys.list()] == [(True, "config.yaml")]
-    assert keys.owner(seed.key) == "u1"
+    assert keys.owner(key) == "u2"
 
 
 def test_ensure_one_creates_a_key_only_when_none_is_active(keys):
