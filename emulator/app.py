@@ -27,6 +27,7 @@ from .history import History
 from .outcome import Outcome
 from .registry import Registry, Script
 from .reporter import Invocation, NullReporter, Reporter
+from .responses import Reply
 from .runner import Runner
 from .store import Store
 from .workers import WorkerRunner
@@ -117,7 +118,7 @@ class Emulator:
         response = self.dispatch(request)
         return response(environ, start_response)
 
-    def dispatch(self, request: Request) -> Response:
+    def dispatch(self, request: Request) -> Reply | Response:
         try:
             execute = EXECUTE_PATTERN.fullmatch(request.path)
             if execute is not None:
@@ -147,20 +148,26 @@ class Emulator:
                 )
             )
 
-    def view_execute(self, request: Request, version: str, api_name: str) -> Response:
+    def view_execute(
+        self, request: Request, version: str, api_name: str
+    ) -> Reply | Response:
         started = time.perf_counter()
         call = Call(api_name)
+        response: Reply | Response
         try:
             response = self._execute(request, version, call)
         except EmulatorError as exc:
             call.error = exc
             response = responses.error(exc)
         if call.script is not None and call.script.version:
-            response.headers[VERSION_HEADER] = call.script.version
+            if isinstance(response, Reply):
+                response.headers.append((VERSION_HEADER, call.script.version))
+            else:
+                response.headers[VERSION_HEADER] = call.script.version
         self._report(request, call, response, started)
         return response
 
-    def _execute(self, request: Request, version: str, call: Call) -> Response:
+    def _execute(self, request: Request, version: str, call: Call) -> Reply | Response:
         if version not in VERSIONS:
             raise not_found(f"unknown API version '{version}'; " + URL_HINT)
         if request.method not in METHODS:
@@ -233,7 +240,7 @@ class Emulator:
         return script
 
     def _report(
-        self, request: Request, call: Call, response: Response, started: float
+        self, request: Request, call: Call, response: Reply | Response, started: float
     ) -> None:
         outcome, error, principal = call.outcome, call.error, call.principal
         record = Invocation(

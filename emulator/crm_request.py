@@ -46,12 +46,19 @@ def _last_values(values: MultiDict[str, str]) -> dict[str, str]:
 
 
 def headers(request: Request) -> dict[str, str]:
-    """Header names lower-cased; a repeated header is joined with ', ' as HTTP allows."""
-    merged: dict[str, str] = {}
-    for name, value in request.headers.items():
-        key = name.lower()
-        merged[key] = f"{merged[key]}, {value}" if key in merged else value
-    return merged
+    """Header names lower-cased. Read from the WSGI environ as werkzeug's
+    EnvironHeaders reads it (a repeated header arrives joined with ','), in
+    one pass: this runs on every call."""
+    return {
+        (key[5:] if key[0] == "H" else key).replace("_", "-").lower(): value
+        for key, value in request.environ.items()
+        if (key.startswith("HTTP_") and key not in _BODY_HEADERS)
+        or (key in _BODY_FIELDS and value)
+    }
+
+
+_BODY_FIELDS = frozenset({"CONTENT_TYPE", "CONTENT_LENGTH"})
+_BODY_HEADERS = frozenset({"HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"})
 
 
 def decode(data: bytes, charset: str | None = None) -> str:

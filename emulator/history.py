@@ -4,11 +4,13 @@ Recording never blocks or fails the call it records: records go through a
 bounded queue to one writer thread; when the queue is full a record is dropped
 and counted, and a write error is reported on the console, never raised.
 
-The writer gathers records for up to BATCH_SECONDS and writes them in one
-transaction: under load that is one write for many calls, so the writer,
+The writer wakes for the first record of a batch, sleeps BATCH_SECONDS, then
+takes every record queued meanwhile and writes them in one transaction. A
+record never wakes the writer by itself (only the first of a batch does):
+under load that is one wake-up and one write for many calls, so the writer,
 which shares the server's interpreter lock, takes little from the requests.
-A record is visible at most BATCH_SECONDS after its call; `flush` writes at
-once.
+A record is visible at most BATCH_SECONDS after its call; `flush` and `close`
+wake the writer at once.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import json
 import queue
 import sqlite3
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,8 @@ class History:
         self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._lock = threading.Lock()
+        # Set by flush and close only: records do not wake the writer.
+        self._wake = threading.Event()
 
     def record(self, invocation: Invocation) -> None:
         if self.config.keep == 0:
@@ -91,11 +94,13 @@ class History:
         if self._writer is not None:
             written = threading.Event()
             self._queue.put(written)
+            self._wake.set()
             written.wait()
 
     def close(self) -> None:
         if self._writer is not None:
             self._queue.put(_STOP)
+            self._wake.set()
             self._writer.join(timeout=10)
             self._writer = None
 
@@ -117,21 +122,23 @@ class History:
                 self.reporter.note(
                     f"history: could not record {len(records)} calls: {exc}"
                 )
-            if isinstance(batch[-1], threading.Event):
-                batch[-1].set()
+            for item in batch:
+                if isinstance(item, threading.Event):
+                    item.set()
             if batch[-1] is _STOP:
                 return
 
     def _gather(self) -> list[_Item]:
-        """Records for one write: those that come within BATCH_SECONDS of the
-        first, ending early at a flush or a stop."""
+        """The next batch: the first item, then whatever comes within
+        BATCH_SECONDS of it (or until a flush or stop wakes the writer), up to
+        BATCH_SIZE records and never past a stop."""
         batch = [self._queue.get()]
-        deadline = time.monotonic() + BATCH_SECONDS
-        while isinstance(batch[-1], Invocation) and len(batch) < BATCH_SIZE:
+        if isinstance(batch[0], Invocation):
+            self._wake.wait(BATCH_SECONDS)
+        self._wake.clear()
+        while batch[-1] is not _STOP and len(batch) < BATCH_SIZE:
             try:
-                batch.append(
-                    self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-                )
+                batch.append(self._queue.get_nowait())
             except queue.Empty:
                 break
         return batch

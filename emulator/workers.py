@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import math
 import os
 import queue
 import signal
@@ -28,6 +29,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -59,6 +61,8 @@ START_SECONDS = 30.0  # how long a new worker may take to say it is ready
 SENT_KEPT = 1024
 # How much longer than the zygote's own kill the server waits for an answer.
 SERVER_MARGIN_SECONDS = 2.0
+# How often the watchdog looks for a call past its deadline (seconds).
+WATCH_SECONDS = 0.1
 # Limits that may stop library code halfway (a timer, MemoryError and
 # RecursionError strike anywhere): a long-lived worker is replaced after them.
 RETIRING_LIMITS = frozenset({"timeout_seconds", "memory_mb", "recursion_depth"})
@@ -114,6 +118,14 @@ class Worker:
         self.ready = False
         # Versions whose source this worker has been sent (it caches their code).
         self.sent: set[tuple[str, str, str]] = set()
+        # When the running call must have answered (time.monotonic); inf when
+        # idle. The runner's watchdog kills the worker once it passes.
+        self.deadline = math.inf
+        self.overran = False  # the watchdog killed it for passing its deadline
+        # Held while the deadline is cleared and while the watchdog judges it:
+        # a call that ends just as its deadline passes is either killed
+        # (and marked overran) or cleared, never marked after being cleared.
+        self.guard = threading.Lock()
 
     @property
     def pid(self) -> int:
@@ -132,33 +144,40 @@ class Worker:
         return outcome_from_line(line)
 
     def _exchange(self, job: Job, with_source: bool) -> bytes:
-        """Send the job, return the answer line."""
-        try:
-            write_all(self.stdin.fileno(), job.to_line(with_source))
-        except OSError as exc:  # the worker is gone
-            raise WorkerLost(self._death(job)) from exc
+        """Send the job, return the answer line.
+
+        The read blocks without a timeout of its own (one system call, not a
+        select and a read, on the path of every call): the runner's watchdog
+        kills a worker that passes its deadline, which ends the read.
+        """
         # A zygote kills a child at the limit itself; a long-lived worker stuck
         # in C code is killed by us.
         margin = SERVER_MARGIN_SECONDS if self.isolation == PROCESS else 0.0
-        deadline = (
+        self.deadline = (
             time.monotonic() + job.limits.timeout_seconds + GRACE_SECONDS + margin
         )
         try:
-            line = self.reader.read_line(deadline, result_cap(job.limits))
-        # TimeoutError is an OSError: it comes first.
-        except (TimeoutError, LineTooLong) as exc:
-            limit = (
-                "timeout_seconds" if isinstance(exc, TimeoutError) else "response_bytes"
-            )
-            value = getattr(job.limits, limit)
-            raise WorkerLost(
-                limits_module.problem(job.display, None, job.name, limit, value)
-            ) from exc
-        except OSError as exc:  # the pipe went away under us: the pool is closing
-            raise WorkerLost(self._death(job)) from exc
+            write_all(self.stdin.fileno(), job.to_line(with_source))
+            line = self.reader.read_line(None, result_cap(job.limits))
+        except LineTooLong as exc:
+            raise WorkerLost(self._limit(job, "response_bytes")) from exc
+        except OSError as exc:  # the worker is gone, or the pool is closing
+            raise WorkerLost(self._lost(job)) from exc
+        finally:
+            with self.guard:
+                self.deadline = math.inf
         if line is None:
-            raise WorkerLost(self._death(job))
+            raise WorkerLost(self._lost(job))
         return line
+
+    def _limit(self, job: Job, limit: str) -> Problem:
+        value = getattr(job.limits, limit)
+        return limits_module.problem(job.display, None, job.name, limit, value)
+
+    def _lost(self, job: Job) -> Problem:
+        if self.overran:
+            return self._limit(job, "timeout_seconds")
+        return self._death(job)
 
     def _wait_ready(self, job: Job) -> None:
         if self.ready:
@@ -200,6 +219,35 @@ class Worker:
             for pipe in (self.stdin, self.stdout):
                 with contextlib.suppress(OSError):
                     pipe.close()
+
+
+class Watchdog:
+    """Kills the workers of a runner whose call passed its deadline.
+
+    It looks every WATCH_SECONDS rather than being told of each call: a
+    call then costs the watchdog nothing, and a kill comes at most
+    WATCH_SECONDS late (after a grace the worker's own timer already had).
+    """
+
+    def __init__(self, workers: Callable[[], list[Worker]]) -> None:
+        self._workers = workers
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._watch, name="worker-watchdog", daemon=True
+        )
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(WATCH_SECONDS):
+            now = time.monotonic()
+            for worker in self._workers():
+                with worker.guard:
+                    if worker.deadline < now:
+                        worker.overran = True
+                        worker.kill(close_pipes=False)
+
+    def stop(self) -> None:
+        self._stop.set()
 
 
 class IdleWorkers:
@@ -247,6 +295,7 @@ class WorkerRunner:
         self._closed = False
         self._busy = 0
         self._owner = os.getpid()
+        self._watchdog = Watchdog(self._all_workers)
         for _ in range(self.size):
             self._start()
 
@@ -259,6 +308,10 @@ class WorkerRunner:
             lambda name: limits_module.for_function(config, name),
             **options,
         )
+
+    def _all_workers(self) -> list[Worker]:
+        with self._lock:
+            return list(self._workers)
 
     def pids(self) -> list[int]:
         with self._lock:
@@ -292,7 +345,8 @@ class WorkerRunner:
             return Outcome(None, (), (), 0.0, lost.problem)
         finally:
             self._count_busy(-1)
-        if self.isolation == WORKER and _retires(outcome):
+        # Killed by the watchdog just after it answered: the answer stands.
+        if worker.overran or (self.isolation == WORKER and _retires(outcome)):
             self._replace(worker)
         else:
             self._idle.put(worker)
@@ -315,6 +369,8 @@ class WorkerRunner:
             self._workers = set()
             self._idle = IdleWorkers()
             self._busy = 0
+            # Threads do not survive a fork: this process needs its own.
+            self._watchdog = Watchdog(self._all_workers)
         for _ in range(self.size):
             self._start()
 
@@ -358,6 +414,7 @@ class WorkerRunner:
         ends with a crash outcome."""
         with self._lock:
             self._closed = True
+            self._watchdog.stop()
             workers = list(self._workers)
             self._workers.clear()
         idle = set()
