@@ -185,7 +185,7 @@ class Emulator:
             request, body, principal, self.config.org
         )
         kwargs = arguments.bind(script.compiled.params, crm)
-        call.outcome = outcome = self.runner.run(script, kwargs)
+        call.outcome = outcome = self.runner.run(script, kwargs, principal.user.id)
         return responses.from_outcome(
             outcome, principal.user.id, self.config.limits.response_bytes
         )

@@ -49,6 +49,9 @@ class Outcome:
     duration_ms: float
     problem: Problem | None = None
     statements: int = 0  # statements executed, as the statement limit counts them
+    # The success envelope, already rendered by the worker (protocol.answer_line);
+    # never sent as JSON.
+    envelope: bytes | None = None
 
     def to_json(self) -> dict[str, Any]:
         # By hand: dataclasses.asdict deep-copies every value, on every call.

@@ -116,6 +116,8 @@ _STATUS_LINES = {200: "200 OK"}
 
 def from_outcome(outcome: Outcome, user_id: str, max_bytes: int) -> Reply | Response:
     """The HTTP response for a finished invocation (errors are raised)."""
+    if outcome.envelope is not None:  # rendered and size-checked by the worker
+        return Reply(outcome.envelope)
     if outcome.problem is not None:
         raise execution_error(outcome)
     response: Reply | Response

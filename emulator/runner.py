@@ -25,7 +25,13 @@ LimitsFor = Callable[[str], Limits]
 
 
 class Runner(Protocol):
-    def run(self, script: Script, kwargs: dict[str, Any]) -> Outcome: ...
+    def run(
+        self, script: Script, kwargs: dict[str, Any], user_id: str | None = None
+    ) -> Outcome:
+        """Run the script's function. Given the caller's `user_id`, a runner
+        may answer a success with the rendered envelope (Outcome.envelope)
+        instead of the value."""
+        ...
 
     def close(self) -> None: ...
 
@@ -46,7 +52,9 @@ class InProcessRunner:
     def from_config(cls, config: Config) -> InProcessRunner:
         return cls(config.entry_point, lambda name: limits.for_function(config, name))
 
-    def run(self, script: Script, kwargs: dict[str, Any]) -> Outcome:
+    def run(
+        self, script: Script, kwargs: dict[str, Any], user_id: str | None = None
+    ) -> Outcome:
         code = script.compiled.code
         if code is None:
             return not_compiled(script)

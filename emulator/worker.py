@@ -38,7 +38,7 @@ from .execution import (
     warm_up,
 )
 from .limits import MB, WORKER, Limits
-from .protocol import NEED_SOURCE, Job, LineReader, dumps, outcome_line, write_all
+from .protocol import NEED_SOURCE, Job, LineReader, answer_line, dumps, write_all
 from .zygote import Zygote
 
 # How long a CPU-time limit set for one call serves the next ones (seconds).
@@ -82,7 +82,7 @@ class LongLived:
                 continue
             try:
                 self.confine(job.limits)
-                answer = outcome_line(execute(job, self.cache, self.timer))
+                answer = answer_line(execute(job, self.cache, self.timer), job)
             except MemoryError:
                 del reserve
                 write_all(self.out_fd, memory_line(job))

@@ -322,7 +322,9 @@ class WorkerRunner:
         with self._lock:
             return self._busy
 
-    def run(self, script: Script, kwargs: dict[str, Any]) -> Outcome:
+    def run(
+        self, script: Script, kwargs: dict[str, Any], user_id: str | None = None
+    ) -> Outcome:
         if script.compiled.code is None:
             return not_compiled(script)
         job = Job(
@@ -333,6 +335,7 @@ class WorkerRunner:
             entry_point=self.entry_point,
             kwargs=kwargs,
             limits=self._limits_of(script.name),
+            user_id=user_id,
         )
         if os.getpid() != self._owner:
             self._adopt()

@@ -39,6 +39,7 @@ from .protocol import (
     Job,
     LineReader,
     LineTooLong,
+    answer_line,
     death,
     dumps,
     outcome_line,
@@ -74,7 +75,7 @@ def run_child(job_fd: int, result_fd: int, cache: CodeCache) -> int:
         del reserve
         return EXIT_OUT_OF_MEMORY
     try:
-        write_all(result_fd, outcome_line(outcome))
+        write_all(result_fd, answer_line(outcome, job))
     except MemoryError:
         return EXIT_OUT_OF_MEMORY
     return 0

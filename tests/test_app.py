@@ -342,7 +342,7 @@ def test_every_execute_response_names_the_code_version(write_function, make_app)
 
 def test_a_bug_in_the_emulator_is_an_envelope_not_a_traceback(write_function, make_app):
     class Exploding:
-        def run(self, script, kwargs):
+        def run(self, script, kwargs, user_id=None):
             raise RuntimeError("boom")
 
         def close(self):
