@@ -2,6 +2,7 @@ import sqlite3
 
 import pytest
 from conftest import DEMO_KEY, execute_url, write_config
+from sandbox_support import wait_until
 from werkzeug.test import Client
 
 from emulator.config import HistoryConfig
@@ -58,6 +59,30 @@ def test_long_bodies_are_cut_with_a_note(history):
         entry.invocation.request["body"]
         == "b" * 10 + "... [5 more characters not kept]"
     )
+
+
+def test_records_are_written_without_a_flush(history):
+    history.record(record(1))
+    assert wait_until(lambda: [r.invocation.at for r in history.list()] == [1001.0])
+
+
+def test_a_flush_amid_records_writes_them_all_and_later_ones_still_come(history):
+    for n in range(3):
+        history.record(record(n))
+    history.flush()
+    assert len(history.list()) == 3
+    history.record(record(3))
+    history.flush()
+    assert [r.invocation.at for r in history.list()] == [1000.0, 1001.0, 1002.0, 1003.0]
+
+
+def test_close_writes_what_is_queued(tmp_path):
+    history = History(tmp_path, HistoryConfig(), NullReporter())
+    for n in range(5):
+        history.record(record(n))
+    history.close()
+    reopened = History(tmp_path, HistoryConfig(), NullReporter())
+    assert len(reopened.list()) == 5
 
 
 def test_keep_zero_records_nothing(tmp_path):

@@ -12,13 +12,16 @@ from collections.abc import Iterator
 
 import pytest
 
+from emulator import responses
 from emulator.limits import Limits
 from emulator.outcome import Outcome, Problem
 from emulator.protocol import (
+    ENVELOPE,
     EXIT_OUT_OF_MEMORY,
     Job,
     LineReader,
     LineTooLong,
+    answer_line,
     death,
     outcome_from_line,
     outcome_line,
@@ -154,3 +157,57 @@ def test_a_death_is_explained(code: int, kind: str, text: str) -> None:
     problem = death("functions/f.py", "f", LIMITS, code)
     assert problem.kind == kind
     assert problem.text().startswith(text)
+
+
+ANSWERED = [
+    pytest.param("ok", id="str"),
+    pytest.param({"a": [1, 2.5, None], "é": "ü"}, id="dict"),
+    pytest.param([1, "two"], id="list"),
+    pytest.param(None, id="none"),
+    pytest.param(True, id="bool"),
+    pytest.param(12, id="int"),
+]
+
+
+@pytest.mark.parametrize("value", ANSWERED)
+def test_a_plain_success_crosses_as_the_envelope_the_server_would_build(
+    value: object,
+) -> None:
+    job = Job("f", "functions/f.py", "abc", None, "handler", {}, Limits(), "42")
+    outcome = Outcome(value, (), (), 1.0)
+    line = answer_line(outcome, job)
+    assert line.startswith(ENVELOPE) and line.endswith(b"\n") and line.count(b"\n") == 1
+    back = outcome_from_line(line[:-1])
+    assert back.envelope is not None
+    built = responses.from_outcome(outcome, "42", Limits().response_bytes)
+    assert back.envelope == built.get_data()
+    assert responses.from_outcome(back, "42", 0).get_data() == back.envelope
+
+
+@pytest.mark.parametrize(
+    ("outcome", "limits", "user_id"),
+    [
+        pytest.param(Outcome("ok", ("note",), (), 1.0), Limits(), "42", id="info"),
+        pytest.param(Outcome("ok", (), ("printed",), 1.0), Limits(), "42", id="print"),
+        pytest.param(
+            Outcome({"crmAPIResponse": {"status_code": 201}}, (), (), 1.0),
+            Limits(), "42", id="custom-response",
+        ),
+        pytest.param(
+            Outcome(None, (), (), 1.0, Problem("functions/f.py", 2, "boom")),
+            Limits(), "42", id="problem",
+        ),
+        pytest.param(
+            Outcome("x" * 200, (), (), 1.0), Limits(response_bytes=100), "42",
+            id="over-the-response-limit",
+        ),
+        pytest.param(Outcome("ok", (), (), 1.0), Limits(), None, id="no-user"),
+    ],
+)  # fmt: skip
+def test_anything_else_crosses_as_the_outcome(
+    outcome: Outcome, limits: Limits, user_id: str | None
+) -> None:
+    job = Job("f", "functions/f.py", "abc", None, "handler", {}, limits, user_id)
+    line = answer_line(outcome, job)
+    assert line == outcome_line(outcome)
+    assert outcome_from_line(line[:-1]) == outcome

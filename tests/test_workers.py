@@ -22,6 +22,7 @@ import pytest
 from conftest import DEMO_KEY, write_config
 from sandbox_support import ISOLATIONS, SMALL, alive, descendants, script, wait_until
 from server_support import Server
+from werkzeug.test import Client
 
 from emulator import config as config_module
 from emulator.app import create_app
@@ -31,6 +32,7 @@ from emulator.limits import PROCESS, WORKER, Limits
 from emulator.outcome import Outcome
 from emulator.protocol import Job, write_all
 from emulator.registry import Script
+from emulator.runner import InProcessRunner
 from emulator.worker import CPU_SLACK
 from emulator.workers import (
     KEPT_ENVIRONMENT,
@@ -541,3 +543,75 @@ def test_the_most_recently_used_idle_worker_takes_the_next_call() -> None:
     assert idle.get_nowait() is first
     with pytest.raises(queue.Empty):
         idle.get(timeout=0.01)
+
+
+def test_a_worker_the_watchdog_killed_as_it_answered_is_replaced_and_the_answer_stands() -> (
+    None
+):
+    runner = WorkerRunner("handler", lambda name: SMALL, 1, isolation=WORKER)
+    try:
+        quick = script("def handler():\n    return 'done'\n", "quick")
+        assert runner.run(quick, {}).value == "done"
+        (before,) = runner.pids()
+        (worker,) = runner._all_workers()
+        worker.overran = True  # as the watchdog marks it when the deadline passes
+        assert runner.run(quick, {}).value == "done"
+        assert wait_until(lambda: len(runner.pids()) == 1 and runner.pids() != [before])
+        assert runner.run(quick, {}).value == "done"
+    finally:
+        runner.close()
+
+
+def test_the_watchdog_stops_a_call_stuck_past_its_deadline() -> None:
+    limits = Limits(timeout_seconds=0.2)
+    runner = WorkerRunner("handler", lambda name: limits, 1, isolation=WORKER)
+    try:
+        stuck = script(
+            "import re\ndef handler():\n    return re.match('(a+)+$', 'a' * 40 + 'b')\n",
+            "stuck",
+        )
+        problem = runner.run(stuck, {}).problem
+        assert problem is not None and problem.limit == "timeout_seconds"
+        assert runner.run(script("def handler():\n    return 1\n"), {}).value == 1
+    finally:
+        runner.close()
+
+
+ANSWERS = {
+    "plain": "def handler():\n    return 'ok'\n",
+    "data": "def handler(crmAPIRequest):\n    return {'params': crmAPIRequest['params']}\n",
+    "informed": "def handler():\n    info('note')\n    print('printed')\n    return [1, 2]\n",
+    "custom": "def handler():\n    return {'crmAPIResponse': {'status_code': 201, 'body': 'made'}}\n",
+    "failing": "def handler():\n    return 1 / 0\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(ANSWERS))
+def test_workers_answer_byte_for_byte_as_the_in_process_runner(
+    project: Path, write_function: Any, isolation: str, name: str
+) -> None:
+    write_config(
+        project,
+        {
+            "api_keys": [{"key": DEMO_KEY}],
+            "limits": {"workers": 1, "isolation": isolation},
+        },
+    )
+    write_function(name, ANSWERS[name])
+    config = config_module.load(project / "config.yaml")
+    url = f"/crm/v2/functions/{name}/actions/execute?auth_type=apikey&zapikey={DEMO_KEY}&a=1"
+    answers = []
+    for runner in (InProcessRunner.from_config(config), None):
+        app = create_app(config, runner=runner)
+        try:
+            response = Client(app).get(url)
+            answers.append(
+                (
+                    response.status_code,
+                    response.get_data(),
+                    sorted(response.headers.items()),
+                )
+            )
+        finally:
+            app.close()
+    assert answers[0] == answers[1]
