@@ -20,24 +20,27 @@ def build(
     request: Request, body: bytes, principal: Principal, org: OrgConfig
 ) -> dict[str, Any]:
     """The map handed to the function. `body` is the raw body, already read and capped."""
+    # Most calls have no body: then nothing of werkzeug's form, file and
+    # content-type parsing runs (each costs a few microseconds on every call).
     return {
-        "params": params(request),
-        "body": decode(body, request.mimetype_params.get("charset")),
+        "params": params(request, bool(body)),
+        "body": decode(body, request.mimetype_params.get("charset")) if body else "",
         "headers": headers(request),
         "method": request.method,
         "auth_type": principal.auth_type,
         "user_info": user_info(principal, org),
         "record": {},
-        "file_content": file_content(request),
+        "file_content": file_content(request) if body else None,
     }
 
 
-def params(request: Request) -> dict[str, str]:
+def params(request: Request, with_body: bool = True) -> dict[str, str]:
     """Query parameters, then form fields over them; a repeated name keeps its last value."""
     merged = _last_values(request.args)
     for name in AUTH_PARAMS:
         merged.pop(name, None)
-    merged.update(_last_values(request.form))
+    if with_body:
+        merged.update(_last_values(request.form))
     return merged
 
 
