@@ -15,7 +15,6 @@ wake the writer at once.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import queue
 import sqlite3
@@ -50,16 +49,13 @@ _STOP = None
 _Item = Invocation | threading.Event | None
 
 
-INVOCATION_FIELDS = dataclasses.fields(Invocation)
-
-
 @dataclass(frozen=True)
 class Recorded:
     id: int
     invocation: Invocation
 
     def to_json(self, full: bool = True) -> dict[str, Any]:
-        data = {"id": self.id, **dataclasses.asdict(self.invocation)}
+        data = {"id": self.id, **self.invocation._asdict()}
         if not full:
             for key in ("request", "response"):
                 data.pop(key)
@@ -157,8 +153,7 @@ class History:
             )
 
     def _fit(self, record: Invocation) -> dict[str, Any]:
-        # A shallow copy: dataclasses.asdict would deep-copy the request too.
-        data = {f.name: getattr(record, f.name) for f in INVOCATION_FIELDS}
+        data = record._asdict()
         limit = self.config.body_bytes
         data["response"] = _cut(record.response, limit)
         if record.request is not None:

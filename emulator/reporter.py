@@ -9,15 +9,16 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import click
 
 
-@dataclass(frozen=True)
-class Invocation:
-    """One call of the execute endpoint, as the console and the history see it."""
+class Invocation(NamedTuple):
+    """One call of the execute endpoint, as the console and the history see it.
+
+    A NamedTuple rather than a frozen dataclass: one is made for every call,
+    and a tuple is made several times faster."""
 
     at: float
     method: str
