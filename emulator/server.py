@@ -101,12 +101,13 @@ def _for_this_run(
 def _serve_forever(http: BaseWSGIServer, watcher: Watcher | None, echo: Echo) -> None:
     if watcher:
         watcher.start()
-    with sigterm_as_interrupt():
+    with stop_on_signals(http):
         try:
             http.serve_forever()
         except KeyboardInterrupt:
-            echo("stopping")
+            pass
         finally:
+            echo("stopping")
             if watcher:
                 watcher.stop()
             http.server_close()
@@ -166,20 +167,32 @@ def _config_file(app: Emulator) -> Path:
 
 
 @contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM stops the server the way Ctrl-C does, so the workers are closed."""
+def stop_on_signals(http: BaseWSGIServer) -> Iterator[None]:
+    """SIGTERM and Ctrl-C stop the server between two requests: serve_forever
+    returns, then the workers are closed. Not a KeyboardInterrupt raised
+    wherever the main thread is: raised while it hands a new connection to its
+    thread, it closes that connection under the thread's feet (a traceback on
+    the console). A second signal stops at once."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    signalled: list[int] = []
 
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
+    def stop(signum: int, frame: object) -> None:
+        if signalled:
+            raise KeyboardInterrupt
+        signalled.append(signum)
+        # shutdown() waits for serve_forever, which runs in this (main) thread.
+        threading.Thread(target=http.shutdown, name="stop", daemon=True).start()
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = {
+        sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)
+    }
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def base_url(host: str, port: int) -> str:
