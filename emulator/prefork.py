@@ -32,6 +32,11 @@ def listen(host: str, port: int) -> socket.socket:
     sock.bind((host, port))
     sock.listen(1024)
     sock.set_inheritable(True)
+    # Every process waits on this socket and all wake for one connection; with
+    # a blocking socket, those that lose the race would then sit in accept()
+    # until the next connection, deaf to a shutdown. Non-blocking, they go back
+    # to waiting (socketserver ignores the failed accept).
+    sock.setblocking(False)
     return sock
 
 
