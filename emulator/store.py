@@ -198,13 +198,14 @@ class Stamp:
     Every process maps the file (MAP_SHARED), so a touch in one is seen by the
     next read in all. The file is created when missing and never replaced or
     deleted: a new file would leave every existing mapping on the old one. A
-    mapping inherited through fork (serve --processes, gunicorn --preload) is
-    still the shared one. The counter is loaded and stored as one aligned 8-byte
-    word (a memoryview of format 'Q'), which 64-bit CPUs read and write whole, so
-    a reader never sees half of a touch. Touches from several processes and
-    threads take turns under flock() on a descriptor opened for that touch: a
-    flock belongs to the open file, so a descriptor kept open and inherited
-    through fork would be one lock shared with the parent, excluding nothing.
+    mapping inherited through fork (gunicorn --preload builds the app, then
+    forks) is still the shared one. The counter is loaded and stored as one
+    aligned 8-byte word (a memoryview of format 'Q'), which 64-bit CPUs read and
+    write whole, so a reader never sees half of a touch. Touches from several
+    processes and threads take turns under flock() on a descriptor opened for
+    that touch: a flock belongs to the open file, so a descriptor kept open and
+    inherited through fork would be one lock shared with the parent, excluding
+    nothing.
     """
 
     SIZE = 8
