@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from . import tokens
+from .cache import StampedCache, changing
 from .clock import Clock
 from .config import Config
 from .errors import UsageError
@@ -43,7 +44,9 @@ class KeyStore:
         self.store = store
         self.clock = clock
         self.stamp = Stamp(store.path.with_name(STAMP_NAME))
-        self._cache: dict[str, tuple[tuple[int, int, int], str | None]] = {}
+        self._owners: StampedCache[str, str | None] = StampedCache(
+            self.stamp, CACHE_LIMIT
+        )
 
     def seed(self, config: Config) -> None:
         """Add the keys written in config.yaml (idempotent: a known key is left as is),
@@ -129,24 +132,12 @@ class KeyStore:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        with self.store.transaction() as db:
+        with changing(self.store, self.stamp) as db:
             yield db
-        self.stamp.touch()  # after the commit: a lookup that sees it sees the change
 
     def owner(self, secret: str) -> str | None:
         """The user id that owns the active key `secret`, or None."""
-        wanted = tokens.digest(secret)
-        # The stamp is read before the query and kept with the answer: an answer
-        # that a change overtook carries an old stamp and is never used again.
-        version = self.stamp.read()
-        cached = self._cache.get(wanted)
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        found = self._lookup(wanted)
-        if len(self._cache) >= CACHE_LIMIT:
-            self._cache.clear()
-        self._cache[wanted] = (version, found)
-        return found
+        return self._owners.get(tokens.digest(secret), self._lookup)
 
     def _lookup(self, wanted: str) -> str | None:
         row = (

@@ -154,23 +154,18 @@ class OAuthAuth:
     def _problem(
         self, secret: str, record: TokenRecord | None, request: Request
     ) -> str:
-        where = (
-            f"from the consent page at {request.host_url}oauth/v2/auth or with "
-            f"'zcrm-emulator token --scope {scopes.READ_SCOPE},{scopes.CREATE_SCOPE}'"
-        )
-        local = f"get a local one {where}"
         if record is None:
             if secret.startswith(tokens.API_KEY_PREFIX + "."):
                 return "this is an API key; call with auth_type=apikey&zapikey=<key>"
             if not TOKEN_SHAPE.match(secret):
                 return (
                     f"expected an access token like 1000.<32 hex>.<32 hex>; found "
-                    f"'{tokens.mask(secret)}'; {local}"
+                    f"'{tokens.mask(secret)}'; get a local one {_where(request)}"
                 )
             return (
                 f"this token was not issued by this emulator (a token from Zoho's own "
                 f"accounts server works only there; a reset state database forgets "
-                f"tokens); {local}"
+                f"tokens); get a local one {_where(request)}"
             )
         now = self.issuer.clock.now()
         if record.kind != grants.ACCESS:
@@ -179,7 +174,10 @@ class OAuthAuth:
                 "POST /oauth/v2/token and grant_type=refresh_token"
             )
         if record.revoked_at is not None:
-            return f"the access token was {_revoked(record.revoked_reason)}; get a new one {where}"
+            return (
+                f"the access token was {_revoked(record.revoked_reason)}; get a new "
+                f"one {_where(request)}"
+            )
         if record.expired(now):
             assert record.expires_at is not None
             return (
@@ -188,6 +186,14 @@ class OAuthAuth:
                 f"one with grant_type=refresh_token"
             )
         return ""
+
+
+def _where(request: Request) -> str:
+    """Where a token comes from (built only for a refused call)."""
+    return (
+        f"from the consent page at {request.host_url}oauth/v2/auth or with "
+        f"'zcrm-emulator token --scope {scopes.READ_SCOPE},{scopes.CREATE_SCOPE}'"
+    )
 
 
 def invalid_token(hint: str) -> AuthError:

@@ -10,7 +10,8 @@ import hmac
 import json
 from dataclasses import dataclass
 
-from . import tokens
+from . import grants, tokens
+from .cache import changing
 from .clock import Clock
 from .config import OAuthClientConfig
 from .errors import UsageError
@@ -37,6 +38,7 @@ class ClientStore:
     def __init__(self, store: Store, clock: Clock) -> None:
         self.store = store
         self.clock = clock
+        self.tokens_stamp = grants.stamp(store)  # _delete revokes tokens
 
     def seed(
         self, clients: tuple[OAuthClientConfig, ...], owner_ids: list[str]
@@ -146,7 +148,7 @@ class ClientStore:
 
     def _delete(self, client_id: str) -> None:
         now = self.clock.now()
-        with self.store.transaction() as db:
+        with changing(self.store, self.tokens_stamp) as db:
             db.execute("DELETE FROM oauth_clients WHERE client_id = ?", (client_id,))
             db.execute("DELETE FROM oauth_codes WHERE client_id = ?", (client_id,))
             db.execute(

@@ -5,6 +5,10 @@ every server process of a project and the CLI agree on it: moving the clock
 forward (`zcrm-emulator clock advance 1h`, or the emulator-only endpoint) makes
 tokens expire everywhere at once, without waiting. A clock without a store keeps
 its offset in memory (unit tests, one-off tools).
+
+Every call reads the time, so the offset is cached per process behind a stamp
+(`clock.stamp` beside the database) that every move of the clock touches, from
+any process, the CLI or the clock endpoint: a move counts from the next call.
 """
 
 from __future__ import annotations
@@ -13,11 +17,13 @@ import re
 import time
 from collections.abc import Callable
 
+from .cache import StampedCache, changing
 from .errors import UsageError
-from .store import Store
+from .store import Stamp, Store
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+STAMP_NAME = "clock.stamp"
 
 
 class Clock:
@@ -29,19 +35,13 @@ class Clock:
         self.store = store
         self.wall = wall
         self._offset = 0.0
+        self._shared = None if store is None else SharedOffset(store)
 
     def now(self) -> float:
         return self.wall() + self.offset()
 
     def offset(self) -> float:
-        if self.store is None:
-            return self._offset
-        row = (
-            self.store.connection()
-            .execute("SELECT offset_seconds FROM clock WHERE id = 1")
-            .fetchone()
-        )
-        return float(row[0]) if row else 0.0
+        return self._offset if self._shared is None else self._shared.get()
 
     def advance(self, seconds: float) -> float:
         """Move the clock forward by `seconds`; return the new offset."""
@@ -57,10 +57,33 @@ class Clock:
         return self._set(lambda _: 0.0)
 
     def _set(self, change: Callable[[float], float]) -> float:
-        if self.store is None:
+        if self._shared is None:
             self._offset = change(self._offset)
             return self._offset
-        with self.store.transaction() as db:
+        return self._shared.set(change)
+
+
+class SharedOffset:
+    """The offset in the store's one-row clock table, cached behind its stamp."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.stamp = Stamp(store.path.with_name(STAMP_NAME))
+        self._cache: StampedCache[None, float] = StampedCache(self.stamp, 1)
+
+    def get(self) -> float:
+        return self._cache.get(None, self._read)
+
+    def _read(self, _: None) -> float:
+        row = (
+            self.store.connection()
+            .execute("SELECT offset_seconds FROM clock WHERE id = 1")
+            .fetchone()
+        )
+        return float(row[0]) if row else 0.0
+
+    def set(self, change: Callable[[float], float]) -> float:
+        with changing(self.store, self.stamp) as db:
             row = db.execute("SELECT offset_seconds FROM clock WHERE id = 1").fetchone()
             offset = change(float(row[0]) if row else 0.0)
             db.execute(

@@ -2,7 +2,9 @@
 
 Only hashes of the secrets are stored (`tokens.digest`); an access token made
 from a refresh token points at it through `parent_id`, so revoking the refresh
-token takes its access tokens along.
+token takes its access tokens along. Every change of the table touches the
+stamp `oauth_tokens.stamp` after its commit (`cache.changing`), which keeps
+each process's cache of token lookups (`oauth.Issuer.inspect`) true.
 """
 
 from __future__ import annotations
@@ -12,10 +14,17 @@ from dataclasses import dataclass
 
 from . import tokens
 from .scopes import parse_scopes
+from .store import Stamp, Store
 
 ACCESS, REFRESH = "access", "refresh"
 # Tokens and codes this long past their expiry are deleted, to keep the store small.
 PURGE_AFTER = 86400.0
+STAMP_NAME = "oauth_tokens.stamp"
+
+
+def stamp(store: Store) -> Stamp:
+    """The stamp that every change of the tokens table touches."""
+    return Stamp(store.path.with_name(STAMP_NAME))
 
 
 @dataclass(frozen=True)
@@ -89,8 +98,12 @@ def revoke(db: sqlite3.Connection, ids: list[int], now: float, reason: str) -> N
 
 
 def find(db: sqlite3.Connection, secret: str) -> TokenRecord | None:
+    return find_digest(db, tokens.digest(secret))
+
+
+def find_digest(db: sqlite3.Connection, digest: str) -> TokenRecord | None:
     row = db.execute(
-        "SELECT * FROM oauth_tokens WHERE digest = ?", (tokens.digest(secret),)
+        "SELECT * FROM oauth_tokens WHERE digest = ?", (digest,)
     ).fetchone()
     if row is None:
         return None

@@ -9,11 +9,13 @@ Errors are Zoho's token-endpoint answers (`AccountsError`: HTTP 200 and
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import grants, tokens
+from .cache import StampedCache, changing
 from .clients import Client, ClientStore
 from .clock import Clock
 from .config import Config, OAuthConfig
@@ -45,6 +47,7 @@ THROTTLE_BODY = {
     "error": "Access Denied",
     "status": "failure",
 }
+CACHE_LIMIT = 4096  # token lookups kept per process
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,9 @@ class Issuer:
         self.clients = clients
         self.settings = settings
         self.org_id = org_id
+        self._records: StampedCache[str, TokenRecord | None] = StampedCache(
+            grants.stamp(store), CACHE_LIMIT
+        )
 
     # -- the consent page and its codes ---------------------------------------
 
@@ -160,7 +166,7 @@ class Issuer:
     def _code_grant(self, client: Client, params: Mapping[str, str]) -> Issued:
         code = _require(params, "code")
         now = self.clock.now()
-        with self.store.transaction() as db:
+        with self._changing_tokens() as db:
             row = db.execute(
                 "SELECT * FROM oauth_codes WHERE digest = ?", (tokens.digest(code),)
             ).fetchone()
@@ -195,7 +201,7 @@ class Issuer:
     def _refresh_grant(self, client: Client, params: Mapping[str, str]) -> Issued:
         secret = _require(params, "refresh_token")
         now = self.clock.now()
-        with self.store.transaction() as db:
+        with self._changing_tokens() as db:
             record = grants.find(db, secret)
             _check_refresh(record, client, now)
             assert record is not None
@@ -220,7 +226,7 @@ class Issuer:
                 f"soid must name the emulated org, '{expected}'; found '{soid}'. "
                 f"Leave soid out or fix the org id.",
             )
-        with self.store.transaction() as db:
+        with self._changing_tokens() as db:
             access = self._mint_access(
                 db, client.client_id, client.user_id, scopes, None, CLIENT_CREDENTIALS
             )
@@ -246,7 +252,7 @@ class Issuer:
         self, client: Client, user_id: str, scopes: tuple[str, ...]
     ) -> Issued:
         """A refresh and access token pair without the consent page (Zoho's Self Client)."""
-        with self.store.transaction() as db:
+        with self._changing_tokens() as db:
             refresh, refresh_id = self._mint_refresh(
                 db, client.client_id, user_id, scopes, SELF_CLIENT
             )
@@ -258,12 +264,23 @@ class Issuer:
     # -- looking tokens up and revoking them --------------------------------
 
     def inspect(self, secret: str) -> TokenRecord | None:
-        return grants.find(self.store.connection(), secret)
+        """What the store knows about `secret`, from this process's cache while
+        the tokens table is unchanged. Whether the token has expired is for the
+        caller to judge, against the clock's current time."""
+        return self._records.get(tokens.digest(secret), self._find)
+
+    def _find(self, digest: str) -> TokenRecord | None:
+        return grants.find_digest(self.store.connection(), digest)
+
+    @contextmanager
+    def _changing_tokens(self) -> Iterator[sqlite3.Connection]:
+        with changing(self.store, self._records.stamp) as db:
+            yield db
 
     def revoke(self, secret: str) -> TokenRecord:
         """Revoke an access or a refresh token; a refresh token takes its access tokens along."""
         now = self.clock.now()
-        with self.store.transaction() as db:
+        with self._changing_tokens() as db:
             record = grants.find(db, secret)
             if record is None or record.revoked_at is not None:
                 state = "unknown here" if record is None else "already revoked"

@@ -1,15 +1,19 @@
+import os
 import re
 import sqlite3
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from emulator import config as config_module
-from emulator import tokens
 from emulator.apikeys import KeyStore
 from emulator.clock import Clock
 from emulator.errors import UsageError
-from emulator.store import Stamp, Store
+from emulator.store import Store
 
+ROOT = Path(__file__).resolve().parents[1]
 SHAPE = re.compile(r"^1003\.[0-9a-f]{32}\.[0-9a-f]{32}$")
 
 
@@ -111,19 +115,34 @@ def test_lookups_are_cached_until_the_stamp_says_the_keys_changed(keys):
     assert keys.owner(secret) is None
 
 
-def test_an_answer_overtaken_by_a_change_is_not_reused(keys):
-    _, secret = keys.create("u1")
-    stale = keys.stamp.read()
-    keys._cache[tokens.digest(secret)] = (stale, "someone-else")
-    keys.revoke(keys.list()[0].id)
+def test_an_answer_overtaken_by_a_change_is_not_reused(keys, monkeypatch):
+    key, secret = keys.create("u1")
+    lookup = keys._lookup
+
+    def overtaken(wanted):
+        found = lookup(wanted)  # true when the query ran...
+        keys.revoke(key.id)  # ...and overtaken by a change before it is kept
+        return found
+
+    monkeypatch.setattr(keys, "_lookup", overtaken)
+    assert keys.owner(secret) == "u1"
+    monkeypatch.undo()
     assert keys.owner(secret) is None
 
 
-def test_the_stamp_changes_with_every_touch(tmp_path):
-    stamp = Stamp(tmp_path / "x.stamp")
-    assert stamp.read() == (0, 0, 0)
-    seen = set()
-    for _ in range(50):
-        stamp.touch()
-        seen.add(stamp.read())
-    assert len(seen) == 50
+def test_a_key_revoked_in_another_process_is_refused_on_the_next_call(keys, tmp_path):
+    key, secret = keys.create("u1")
+    assert keys.owner(secret) == "u1"  # now in this process's cache
+    revoke = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from emulator.apikeys import KeyStore\n"
+        "from emulator.clock import Clock\n"
+        "from emulator.store import Store\n"
+        "KeyStore(Store(Path(sys.argv[1])), Clock()).revoke(int(sys.argv[2]))\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", revoke, str(tmp_path / "state.db"), str(key.id)],
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True, timeout=60,
+    )  # fmt: skip
+    assert keys.owner(secret) is None

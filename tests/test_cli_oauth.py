@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from conftest import DEMO_KEY, write_config
-from oauth_helpers import CLIENT_ID, HELLO, READ, SECRET, call, oauth_config
+from oauth_helpers import ADA_ID, CLIENT_ID, HELLO, READ, SECRET, call, oauth_config
 from werkzeug.test import Client
 
 from emulator.cli import main
 from emulator.server import oauth_lines
 
+ROOT = Path(__file__).resolve().parents[1]
 TOKEN = r"1000\.[0-9a-f]{32}\.[0-9a-f]{32}"
 
 
@@ -136,6 +141,7 @@ def test_clock_commands_move_time_for_the_server(runner, config_path, make_app):
     client = Client(app)
     result = run(runner, "token", "--config", config_path)
     access = re.search(rf"access_token:  ({TOKEN})", result.output).group(1)
+    assert call(client, access).status_code == 200  # cached: the token, the offset
     advanced = run(runner, "clock", "advance", "--config", config_path, "2h")
     assert re.fullmatch(r"emulated time \S+ \(offset 7200 s\)\n", advanced.output)
     assert call(client, access).json["code"] == "INVALID_TOKEN"
@@ -147,6 +153,24 @@ def test_clock_commands_move_time_for_the_server(runner, config_path, make_app):
         "(offset 0 s)" in run(runner, "clock", "reset", "--config", config_path).output
     )
     assert call(client, access).status_code == 200
+
+
+def test_the_clock_moved_by_another_process_counts_on_the_next_call(
+    config_path, make_app
+):
+    app = make_app()
+    client = Client(app)
+    issued = app.issuer.self_client(app.issuer.clients.list()[0], ADA_ID, (READ,))
+    assert call(client, issued.access_token).status_code == 200
+    moved = subprocess.run(
+        [sys.executable, "-m", "emulator", "clock", "advance", "2h", "--config", config_path],
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert moved.returncode == 0, moved.stderr
+    assert call(client, issued.access_token).json["code"] == "INVALID_TOKEN"
+    app.clock.reset()
+    assert call(client, issued.access_token).status_code == 200
 
 
 def test_clock_advance_rejects_a_bad_duration(runner, config_path):

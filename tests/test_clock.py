@@ -6,7 +6,7 @@ import pytest
 
 from emulator.clock import Clock, parse_duration
 from emulator.errors import UsageError
-from emulator.store import Store
+from emulator.store import Stamp, Store
 
 
 def fixed_wall() -> float:
@@ -30,6 +30,27 @@ def test_clocks_on_one_store_share_the_offset(tmp_path):
     assert first.now() == second.now() == 1_003_660.0
     second.reset()
     assert first.offset() == 0
+
+
+def test_a_move_by_another_clock_counts_from_the_next_read(tmp_path):
+    first = Clock(Store(tmp_path / "state.db"), wall=fixed_wall)
+    second = Clock(Store(tmp_path / "state.db"), wall=fixed_wall)
+    assert second.now() == 1_000_000.0  # the offset is now in second's cache
+    first.advance(90)
+    assert second.now() == 1_000_090.0
+    first.reset()
+    assert second.offset() == 0
+
+
+def test_the_offset_is_cached_until_the_clock_stamp_moves(tmp_path):
+    clock = Clock(Store(tmp_path / "state.db"), wall=fixed_wall)
+    clock.advance(60)
+    assert clock.offset() == 60
+    with Store(tmp_path / "state.db").transaction() as db:
+        db.execute("UPDATE clock SET offset_seconds = 120")
+    assert clock.offset() == 60  # a change that did not touch the stamp...
+    Stamp(tmp_path / "clock.stamp").touch()  # ...is seen once the stamp moves
+    assert clock.offset() == 120
 
 
 def test_the_clock_only_moves_forward():

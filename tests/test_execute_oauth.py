@@ -21,7 +21,10 @@ from oauth_helpers import (
 )
 from werkzeug.test import Client
 
+from emulator import config as config_module
 from emulator.app import Emulator
+from emulator.clock import Clock
+from emulator.store import Store
 
 WHERE = (
     "from the consent page at http://localhost/oauth/v2/auth or with "
@@ -156,6 +159,25 @@ def test_an_access_token_expires_after_an_hour_of_emulated_time(client, app):
     app.clock.advance(3599)
     assert call(client, token).status_code == 200
     app.clock.advance(2)
+    assert_error(
+        call(client, token),
+        401,
+        invalid_token(
+            "the access token expired 1 s ago (tokens live 3600 s); get a new one with "
+            "grant_type=refresh_token"
+        ),
+    )
+
+
+def test_a_cached_token_expires_on_time(project, make_app):
+    """Token lookups are cached per process; expiry is judged on every call."""
+    now = [1_700_000_000.0]
+    state = config_module.load(project / "config.yaml").state_path
+    client = Client(make_app(clock=Clock(Store(state), wall=lambda: now[0])))
+    token = tokens_for(client)["access_token"]
+    now[0] += 3599
+    assert call(client, token).status_code == 200
+    now[0] += 2
     assert_error(
         call(client, token),
         401,

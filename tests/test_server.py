@@ -146,10 +146,20 @@ def test_several_processes_share_the_port_and_the_store(tmp_path):
         key = re.search(r"1003\.[0-9a-f]{32}\.[0-9a-f]{32}", created.stdout).group(0)
         path = f"/crm/v2/functions/hello/actions/execute?auth_type=apikey&zapikey={key}"
         answers = [server.call(path + f"&name=n{i}") for i in range(12)]
+        # Each process has the key in its cache now; the CLI revokes it.
+        renewed = subprocess.run(
+            [sys.executable, "-m", "emulator", "keys", "regenerate"], cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+        )  # fmt: skip
+        new = re.search(r"1003\.[0-9a-f]{32}\.[0-9a-f]{32}", renewed.stdout).group(0)
+        refused = [server.call(path + f"&name=r{i}") for i in range(12)]
+        accepted = [server.call(path.replace(key, new)) for i in range(4)]
     finally:
         log = server.stop()
     assert len(processes) == 2
     assert {status for status, _, _ in answers} == {200}
+    assert {status for status, _, _ in refused} == {401}
+    assert {status for status, _, _ in accepted} == {200}
     assert "2 server processes share" in log
     assert not any(Path(f"/proc/{pid}").exists() for pid in processes)
 

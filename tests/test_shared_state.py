@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import pytest
 from conftest import write_config
-from oauth_helpers import HELLO, call, exchange, get_code, oauth_config, refresh
+from oauth_helpers import (
+    ADA_ID,
+    HELLO,
+    READ,
+    call,
+    exchange,
+    get_code,
+    oauth_config,
+    refresh,
+)
 from werkzeug.test import Client
 
 
@@ -39,6 +48,9 @@ def test_revocation_in_one_process_holds_in_the_other(pair):
     one, two, _, _ = pair
     body = exchange(one, get_code(one))
     fresh = refresh(two, body["refresh_token"])["access_token"]
+    # Both tokens are now in the first process's cache of token lookups.
+    assert call(one, fresh).status_code == 200
+    assert call(one, body["access_token"]).status_code == 200
     response = two.post(
         "/oauth/v2/token/revoke", query_string={"token": body["refresh_token"]}
     )
@@ -50,9 +62,33 @@ def test_revocation_in_one_process_holds_in_the_other(pair):
 def test_moving_the_clock_in_one_process_expires_tokens_in_the_other(pair):
     one, two, first, second = pair
     body = exchange(one, get_code(one))
+    assert call(two, body["access_token"]).status_code == 200  # cached: token, offset
     first.clock.advance(3601)
     assert second.clock.offset() == 3601
     assert call(two, body["access_token"]).json["code"] == "INVALID_TOKEN"
+
+
+def test_the_clock_endpoint_of_one_process_moves_the_others_clock(
+    project, make_app, write_function
+):
+    write_function("hello", HELLO)
+    write_config(project, oauth_config(clock_endpoint=True))
+    one, two = Client(make_app()), Client(make_app())
+    token = exchange(one, get_code(one))["access_token"]
+    assert call(two, token).status_code == 200
+    one.post("/__emulator__/clock/advance", data={"seconds": "2h"})
+    assert call(two, token).json["code"] == "INVALID_TOKEN"
+    one.post("/__emulator__/clock/reset")
+    assert call(two, token).status_code == 200
+
+
+def test_removing_a_client_in_one_process_refuses_its_tokens_in_the_other(pair):
+    _, two, first, _ = pair
+    added, _ = first.issuer.clients.add("Temp", (), ADA_ID)
+    issued = first.issuer.self_client(added, ADA_ID, (READ,))
+    assert call(two, issued.access_token).status_code == 200
+    first.issuer.clients.remove(added.client_id)
+    assert call(two, issued.access_token).json["code"] == "INVALID_TOKEN"
 
 
 def test_the_throttle_counts_refreshes_from_every_process(pair):

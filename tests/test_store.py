@@ -1,11 +1,14 @@
+import os
 import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
 import pytest
 
 from emulator.errors import ConfigError
-from emulator.store import Store
+from emulator.store import Stamp, Store
 
 FIRST = ("CREATE TABLE a (x INTEGER)",)
 
@@ -106,3 +109,133 @@ def test_threads_alive_at_once_never_share_a_connection(tmp_path: Path) -> None:
         assert id(store.connection()) not in ids
     finally:
         hold.set()
+
+
+# -- Stamp: a change counter in shared memory --------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_a_fresh_stamp_counts_from_zero_in_an_8_byte_file(tmp_path: Path) -> None:
+    path = tmp_path / "fresh" / "x.stamp"
+    stamp = Stamp(path)
+    assert stamp.read() == 0
+    assert path.read_bytes() == bytes(8)
+    stamp.touch()
+    stamp.touch()
+    assert stamp.read() == 2
+    assert path.read_bytes() == (2).to_bytes(8, sys.byteorder)
+
+
+def test_another_stamp_on_the_file_sees_every_touch_and_the_file_stays(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "x.stamp"
+    first, second = Stamp(path), Stamp(path)
+    inode = path.stat().st_ino
+    for count in range(1, 6):
+        (first if count % 2 else second).touch()
+        assert first.read() == second.read() == count
+    assert path.stat().st_ino == inode  # never replaced: every mapping stays on it
+
+
+@pytest.mark.parametrize(
+    ("content", "start"),
+    [
+        pytest.param(b"", 0, id="empty"),
+        pytest.param(b"\x05\x00", 5, id="short"),
+        pytest.param((7).to_bytes(8, sys.byteorder), 7, id="old-format-8-bytes"),
+        pytest.param((9).to_bytes(8, sys.byteorder) + b"tail", 9, id="longer"),
+        pytest.param(b"\xff" * 8, 2**64 - 1, id="about-to-wrap"),
+    ],
+)
+def test_a_file_of_another_size_or_content_is_used_as_it_is(
+    tmp_path: Path, content: bytes, start: int
+) -> None:
+    path = tmp_path / "x.stamp"
+    path.write_bytes(content)
+    stamp = Stamp(path)
+    assert stamp.read() == start
+    stamp.touch()
+    assert stamp.read() == (start + 1) % 2**64
+    assert len(path.read_bytes()) == max(8, len(content))
+
+
+def test_a_stamp_in_an_unwritable_place_says_so(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(ConfigError) as caught:
+        Stamp(tmp_path / "file" / "x.stamp")
+    assert caught.value.message.startswith(
+        f"cannot open the stamp file {tmp_path / 'file' / 'x.stamp'}: "
+    )
+    assert caught.value.message.endswith(
+        "Check that the folder is writable, or set state_dir in config.yaml to a "
+        "writable folder."
+    )
+
+
+TOUCHER = """
+import sys
+from pathlib import Path
+from emulator.store import Stamp
+stamp = Stamp(Path(sys.argv[1]))
+print(stamp.read(), flush=True)
+sys.stdin.readline()  # the other process touches meanwhile
+print(stamp.read(), flush=True)
+for _ in range(int(sys.argv[2])):
+    stamp.touch()
+"""
+
+
+def test_two_processes_see_each_others_touches_and_lose_none(tmp_path: Path) -> None:
+    path = tmp_path / "x.stamp"
+    stamp = Stamp(path)
+    other = subprocess.Popen(
+        [sys.executable, "-c", TOUCHER, str(path), "2000"],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert other.stdout is not None and other.stdin is not None
+        assert other.stdout.readline() == "0\n"
+        stamp.touch()  # seen by the mapping the other process already has
+        other.stdin.write("go\n")
+        other.stdin.flush()
+        assert other.stdout.readline() == "1\n"
+        touch_from_threads(stamp, threads=2, each=1000)  # while the other touches
+        assert other.wait(timeout=60) == 0
+    finally:
+        other.kill()
+        other.wait()
+    assert stamp.read() == 1 + 2000 + 2000
+
+
+def test_a_stamp_inherited_through_fork_is_still_shared(tmp_path: Path) -> None:
+    """serve --processes and gunicorn --preload fork after the app (and its
+    stamps) exist: the child's touches must count, and count once each."""
+    stamp = Stamp(tmp_path / "x.stamp")
+    stamp.touch()
+    pid = os.fork()
+    if pid == 0:  # the forked server process
+        code = 1
+        try:
+            touch_from_threads(stamp, threads=1, each=2000)
+            code = 0
+        finally:
+            os._exit(code)
+    touch_from_threads(stamp, threads=2, each=1000)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert stamp.read() == 1 + 2000 + 2000
+
+
+def touch_from_threads(stamp: Stamp, threads: int, each: int) -> None:
+    def touch() -> None:
+        for _ in range(each):
+            stamp.touch()
+
+    running = [threading.Thread(target=touch) for _ in range(threads)]
+    for thread in running:
+        thread.start()
+    for thread in running:
+        thread.join()
