@@ -2,11 +2,21 @@
 
 Served by the same server setup as the emulator (werkzeug's threaded server),
 so the ratio measures what the emulator adds on top of its own stack.
+
+With --round-trip, every request also sends one line to an idle helper
+process and reads one line back over pipes, as the emulator does with its
+workers, and nothing else: the floor of any design that runs each call in
+another process (`python benchmarks/bare_app.py PORT [PROCESSES] [--round-trip]`).
 """
 
 from __future__ import annotations
 
+import os
+import queue
+import subprocess
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
@@ -24,16 +34,40 @@ class QuietHandler(WSGIRequestHandler):
         return None
 
 
-@Request.application  # type: ignore[arg-type]
+ECHO = "import os\nwhile os.read(0, 65536):\n    os.write(1, b'{\"ok\":1}\\n')\n"
+JOB = b'{"name":"trivial","kwargs":[]}\n'
+
+
+@Request.application
 def app(request: Request) -> Response:
     return Response(BODY, content_type="application/json;charset=UTF-8")
 
 
-def main(port: int, processes: int) -> None:
+def round_trip_app(helpers: int = 2) -> Callable[..., Any]:
+    """The bare app plus one pipe round trip per request to an idle helper
+    process taken from a pool (the emulator's workers, minus all their work)."""
+    idle: queue.SimpleQueue[subprocess.Popen[bytes]] = queue.SimpleQueue()
+    for _ in range(helpers):
+        idle.put(subprocess.Popen([sys.executable, "-c", ECHO],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE))  # fmt: skip
+
+    @Request.application
+    def with_round_trip(request: Request) -> Response:
+        helper = idle.get()
+        os.write(helper.stdin.fileno(), JOB)  # type: ignore[union-attr]
+        os.read(helper.stdout.fileno(), 65536)  # type: ignore[union-attr]
+        idle.put(helper)
+        return Response(BODY, content_type="application/json;charset=UTF-8")
+
+    return with_round_trip
+
+
+def main(port: int, processes: int, round_trip: bool) -> None:
     """One threaded server, or `processes` of them on one socket (as the emulator's
     `serve --processes` runs), so both sides of a ratio use the same setup."""
     if processes == 1:
-        server = make_server("127.0.0.1", port, app, threaded=True,
+        served = round_trip_app() if round_trip else app
+        server = make_server("127.0.0.1", port, served, threaded=True,
                              request_handler=QuietHandler)  # fmt: skip
         print(f"listening on {server.port}", flush=True)
         server.serve_forever()
@@ -41,7 +75,8 @@ def main(port: int, processes: int) -> None:
     sock = prefork.listen("127.0.0.1", port)
 
     def child(slot: int) -> None:
-        make_server("127.0.0.1", port, app, threaded=True, request_handler=QuietHandler,
+        served = round_trip_app() if round_trip else app
+        make_server("127.0.0.1", port, served, threaded=True, request_handler=QuietHandler,
                     fd=sock.fileno()).serve_forever()  # fmt: skip
 
     print(f"listening on {port} with {processes} processes", flush=True)
@@ -49,4 +84,6 @@ def main(port: int, processes: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else 1)
+    numbers = [a for a in sys.argv[1:] if not a.startswith("--")]
+    main(int(numbers[0]), int(numbers[1]) if len(numbers) > 1 else 1,
+         "--round-trip" in sys.argv)  # fmt: skip

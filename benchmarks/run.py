@@ -157,9 +157,13 @@ def execute(base: str, name: str) -> str:
     )
 
 
-def bare(processes: int, seconds: float, label: str) -> list[Figure]:
+FLOOR = "floor: bare app + one pipe round trip"
+
+
+def bare(processes: int, seconds: float, label: str, *extra: str) -> list[Figure]:
     port = free_port()
-    args = [sys.executable, str(HERE / "bare_app.py"), str(port), str(processes)]
+    args = [sys.executable, str(HERE / "bare_app.py"), str(port), str(processes),
+            *extra]  # fmt: skip
     with process(args, "listening"):
         time.sleep(0.3 * processes)  # the children start after the line
         return measure(label, f"http://127.0.0.1:{port}/", seconds)
@@ -176,6 +180,7 @@ def oauth_token(config: Path) -> str:
 
 def run_http(seconds: float, work: Path) -> list[Figure]:
     figures = bare(1, seconds, BASELINE)
+    figures += bare(1, seconds, FLOOR, "--round-trip")
     config = project(work / "http")
     with emulator(config)() as base:
         figures += measure("emulator, API key", execute(base, "trivial"), seconds)
@@ -190,6 +195,9 @@ def run_http(seconds: float, work: Path) -> list[Figure]:
 
 def run_processes(seconds: float, work: Path, processes: int) -> list[Figure]:
     figures = bare(processes, seconds, f"{BASELINE} x{processes} processes")
+    figures += bare(
+        processes, seconds, f"{FLOOR} x{processes} processes", "--round-trip"
+    )
     config = project(work / "processes")
     with emulator(config, "--processes", str(processes))() as base:
         time.sleep(1.0)  # let every process start its workers
