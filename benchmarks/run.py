@@ -67,8 +67,11 @@ def env() -> dict[str, str]:
 
 
 @contextmanager
-def process(args: list[str], ready: str, cwd: Path | None = None) -> Iterator[str]:
-    """Start a server process and yield the first output line containing `ready`."""
+def process(
+    args: list[str], ready: str, cwd: Path | None = None
+) -> Iterator[tuple[str, int]]:
+    """Start a server process; yield the first output line containing `ready`,
+    and the process id."""
     proc = subprocess.Popen(args, cwd=cwd, env=env(), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)  # fmt: skip
     assert proc.stdout is not None
@@ -78,7 +81,7 @@ def process(args: list[str], ready: str, cwd: Path | None = None) -> Iterator[st
         if ready in line or time.monotonic() > deadline:
             break
     try:
-        yield line
+        yield line, proc.pid
     finally:
         proc.terminate()
         try:
@@ -145,7 +148,7 @@ def emulator(config: Path, *extra: str) -> Callable[[], Iterator[str]]:
 
     @contextmanager
     def start() -> Iterator[str]:
-        with process(args, "/crm/v2/functions/") as line:
+        with process(args, "/crm/v2/functions/") as (line, _):
             yield re.search(r"(http://127\.0\.0\.1:\d+)", line).group(1)  # type: ignore[union-attr]
 
     return start  # type: ignore[return-value]
