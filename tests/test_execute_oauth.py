@@ -154,19 +154,18 @@ def test_a_refresh_token_is_not_an_access_token(client):
     )
 
 
+EXPIRED_1_S_AGO = invalid_token(
+    "the access token expired 1 s ago (tokens live 3600 s); get a new one with "
+    "grant_type=refresh_token"
+)
+
+
 def test_an_access_token_expires_after_an_hour_of_emulated_time(client, app):
     token = tokens_for(client)["access_token"]
     app.clock.advance(3599)
     assert call(client, token).status_code == 200
     app.clock.advance(2)
-    assert_error(
-        call(client, token),
-        401,
-        invalid_token(
-            "the access token expired 1 s ago (tokens live 3600 s); get a new one with "
-            "grant_type=refresh_token"
-        ),
-    )
+    assert_error(call(client, token), 401, EXPIRED_1_S_AGO)
 
 
 def test_a_cached_token_expires_on_time(project, make_app):
@@ -178,14 +177,7 @@ def test_a_cached_token_expires_on_time(project, make_app):
     now[0] += 3599
     assert call(client, token).status_code == 200
     now[0] += 2
-    assert_error(
-        call(client, token),
-        401,
-        invalid_token(
-            "the access token expired 1 s ago (tokens live 3600 s); get a new one with "
-            "grant_type=refresh_token"
-        ),
-    )
+    assert_error(call(client, token), 401, EXPIRED_1_S_AGO)
 
 
 def test_refreshing_after_expiry_gives_a_working_token(client, app):
