@@ -95,11 +95,13 @@ def is_custom(value: Any) -> bool:
 
 
 class Reply:
-    """A JSON response sent without building a werkzeug Response: the success
-    envelope, on the path of every call. Anything else stays a Response."""
+    """The success envelope as a 200 response, sent without building a
+    werkzeug Response: it is the answer to most calls. Every other response
+    (errors, a custom crmAPIResponse) stays a werkzeug Response."""
 
-    def __init__(self, body: bytes, status: int = 200) -> None:
-        self.status_code = status
+    status_code = 200
+
+    def __init__(self, body: bytes) -> None:
         self.body = body
         self.headers = [("Content-Type", JSON_TYPE), ("Content-Length", str(len(body)))]
 
@@ -107,11 +109,8 @@ class Reply:
         return self.body.decode() if as_text else self.body
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        start_response(_STATUS_LINES[self.status_code], self.headers)
+        start_response("200 OK", self.headers)
         return [self.body]
-
-
-_STATUS_LINES = {200: "200 OK"}
 
 
 def from_outcome(outcome: Outcome, user_id: str, max_bytes: int) -> Reply | Response:
