@@ -17,7 +17,7 @@ import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -102,7 +102,7 @@ class _Lease:
 
     def __init__(self, db: sqlite3.Connection, pool: list[sqlite3.Connection]) -> None:
         self.db = db
-        weakref.finalize(self, pool.append, db)
+        self.release = weakref.finalize(self, pool.append, db)
 
 
 class Store:
@@ -111,6 +111,9 @@ class Store:
         self.migrations = migrations
         self._local = threading.local()
         self._pool: list[sqlite3.Connection] = []  # connections no thread holds
+        # Connections a forked process inherited: never used, never closed there.
+        self._inherited: list[sqlite3.Connection] = []
+        os.register_at_fork(after_in_child=_after_fork(self))
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with self.transaction() as db:
@@ -133,6 +136,19 @@ class Store:
                 db = self._connect()
             lease = self._local.lease = _Lease(db, self._pool)
         return lease.db
+
+    def forget_inherited(self) -> None:
+        """In a forked child (gunicorn --preload forks after building the app):
+        SQLite must not be used through a connection opened before the fork,
+        so the child opens its own. The inherited ones are kept, unused and
+        unclosed, as closing them could disturb the parent's."""
+        lease: _Lease | None = getattr(self._local, "lease", None)
+        if lease is not None:
+            lease.release.detach()
+            self._inherited.append(lease.db)
+        self._inherited += self._pool
+        self._pool = []
+        self._local = threading.local()
 
     def _connect(self) -> sqlite3.Connection:
         # Used by one thread at a time (a lease), not always the one that opened it.
@@ -258,6 +274,18 @@ def _grow(fd: int, size: int) -> None:
             os.ftruncate(fd, size)
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _after_fork(store: Store) -> Callable[[], None]:
+    """The at-fork hook of a store, holding it weakly (hooks are never removed)."""
+    held = weakref.ref(store)
+
+    def forget() -> None:
+        alive = held()
+        if alive is not None:
+            alive.forget_inherited()
+
+    return forget
 
 
 def _digest(sql: str) -> str:

@@ -239,3 +239,33 @@ def touch_from_threads(stamp: Stamp, threads: int, each: int) -> None:
         thread.start()
     for thread in running:
         thread.join()
+
+
+def test_a_forked_process_opens_its_own_connection(tmp_path: Path) -> None:
+    """SQLite forbids using a connection opened before a fork (gunicorn
+    --preload forks after the app opened its store)."""
+    store = Store(tmp_path / "state.db")
+    store.connection().execute("CREATE TABLE t (n INTEGER)")
+    before = id(store.connection())
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the forked server process
+        code = 1
+        try:
+            os.close(read)
+            with store.transaction() as db:
+                db.execute("INSERT INTO t VALUES (1)")
+            os.write(write, b"same" if id(store.connection()) == before else b"own")
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert os.read(read, 10) == b"own"
+    with store.transaction() as db:
+        db.execute("INSERT INTO t VALUES (2)")
+    assert [r[0] for r in store.connection().execute("SELECT n FROM t ORDER BY n")] == [
+        1,
+        2,
+    ]
