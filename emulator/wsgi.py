@@ -2,8 +2,11 @@
 
 The config file comes from ZCRM_EMULATOR_CONFIG (default ./config.yaml). Each
 gunicorn worker imports this module and so builds its own app; they share keys,
-tokens and history through the SQLite store. This module-level `app` is the one
-deliberate piece of module state: it is what WSGI servers import.
+tokens and history through the SQLite store. With `gunicorn --preload` the app
+is built once and forked: each forked process then starts its own function
+workers and opens its own SQLite connections at its first call. This
+module-level `app` is the one deliberate piece of module state: it is what
+WSGI servers import.
 """
 
 from __future__ import annotations
