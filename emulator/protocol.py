@@ -57,18 +57,27 @@ class Job:
         return (self.display, self.version, self.entry_point)
 
     def to_line(self, with_source: bool = True) -> bytes:
+        return self.head(with_source) + self.tail()
+
+    def head(self, with_source: bool) -> bytes:
+        """The line up to the call's own part (`tail`): the same for every call
+        of a script version, so a runner encodes it once (`JobLines`)."""
         data = {
             "name": self.name,
             "display": self.display,
             "version": self.version,
             "entry_point": self.entry_point,
-            "kwargs": [_encode(k, v) for k, v in self.kwargs.items()],
             "limits": self.limits.to_json(),
-            "user_id": self.user_id,
         }
         if with_source and self.source is not None:
             data["source"] = self.source
-        return dumps(data)
+        return _ENCODER.encode(data)[:-1].encode()  # without the closing brace
+
+    def tail(self) -> bytes:
+        """The rest of the line: this call's arguments and user."""
+        kwargs = [_encode(k, v) for k, v in self.kwargs.items()]
+        own = _ENCODER.encode({"kwargs": kwargs, "user_id": self.user_id})
+        return b"," + own[1:].encode() + b"\n"
 
     @classmethod
     def from_line(cls, line: bytes) -> Job:
@@ -83,6 +92,26 @@ class Job:
             limits=Limits.from_json(data["limits"]),
             user_id=data.get("user_id"),
         )
+
+
+class JobLines:
+    """Encodes jobs, the head of each script version (without its source) once:
+    most of a line is the same for every call of a function."""
+
+    def __init__(self, kept: int = 1024) -> None:
+        self.kept = kept
+        self._heads: dict[tuple[str, str, str, str, Limits], bytes] = {}
+
+    def line(self, job: Job, with_source: bool) -> bytes:
+        if with_source and job.source is not None:
+            return job.to_line(with_source)  # once per version and worker
+        key = (job.name, *job.code_key, job.limits)
+        head = self._heads.get(key)
+        if head is None:
+            if len(self._heads) >= self.kept:
+                self._heads.clear()
+            head = self._heads[key] = job.head(with_source=False)
+        return head + job.tail()
 
 
 # One encoder and decoder for every line: json.dumps with options builds a new

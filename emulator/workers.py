@@ -41,6 +41,7 @@ from .outcome import Outcome, Problem
 from .protocol import (
     NEED_SOURCE,
     Job,
+    JobLines,
     LineReader,
     LineTooLong,
     death,
@@ -131,19 +132,19 @@ class Worker:
     def pid(self) -> int:
         return self.process.pid
 
-    def call(self, job: Job) -> Outcome:
+    def call(self, job: Job, lines: JobLines) -> Outcome:
         """Run one job; raises WorkerLost if the worker must be replaced."""
         self._wait_ready(job)
         key = job.code_key
-        line = self._exchange(job, with_source=key not in self.sent)
+        line = self._exchange(job, lines.line(job, key not in self.sent))
         if line == NEED_SOURCE:
-            line = self._exchange(job, with_source=True)
+            line = self._exchange(job, lines.line(job, with_source=True))
         if len(self.sent) > SENT_KEPT:
             self.sent.clear()
         self.sent.add(key)
         return outcome_from_line(line)
 
-    def _exchange(self, job: Job, with_source: bool) -> bytes:
+    def _exchange(self, job: Job, line: bytes) -> bytes:
         """Send the job, return the answer line.
 
         The read blocks without a timeout of its own (one system call, not a
@@ -157,8 +158,8 @@ class Worker:
             time.monotonic() + job.limits.timeout_seconds + GRACE_SECONDS + margin
         )
         try:
-            write_all(self.stdin.fileno(), job.to_line(with_source))
-            line = self.reader.read_line(None, result_cap(job.limits))
+            write_all(self.stdin.fileno(), line)
+            answer = self.reader.read_line(None, result_cap(job.limits))
         except LineTooLong as exc:
             raise WorkerLost(self._limit(job, "response_bytes")) from exc
         except OSError as exc:  # the worker is gone, or the pool is closing
@@ -166,9 +167,9 @@ class Worker:
         finally:
             with self.guard:
                 self.deadline = math.inf
-        if line is None:
+        if answer is None:
             raise WorkerLost(self._lost(job))
-        return line
+        return answer
 
     def _limit(self, job: Job, limit: str) -> Problem:
         value = getattr(job.limits, limit)
@@ -290,6 +291,7 @@ class WorkerRunner:
         self.isolation = isolation
         self._idle = IdleWorkers()
         self._limits: dict[str, Limits] = {}  # by function: the config does not change
+        self._lines = JobLines()
         self._workers: set[Worker] = set()
         self._lock = threading.Lock()
         self._closed = False
@@ -342,7 +344,7 @@ class WorkerRunner:
         worker = self._take()
         self._count_busy(+1)
         try:
-            outcome = worker.call(job)
+            outcome = worker.call(job, self._lines)
         except WorkerLost as lost:
             self._replace(worker)
             return Outcome(None, (), (), 0.0, lost.problem)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -19,6 +20,7 @@ from emulator.protocol import (
     ENVELOPE,
     EXIT_OUT_OF_MEMORY,
     Job,
+    JobLines,
     LineReader,
     LineTooLong,
     answer_line,
@@ -211,3 +213,19 @@ def test_anything_else_crosses_as_the_outcome(
     line = answer_line(outcome, job)
     assert line == outcome_line(outcome)
     assert outcome_from_line(line[:-1]) == outcome
+
+
+def test_job_lines_encode_the_same_line_as_the_job_itself() -> None:
+    lines = JobLines(kept=2)
+    for n in range(
+        5
+    ):  # more versions than kept: the heads are dropped, lines stay right
+        job = Job("f", "functions/f.py", f"v{n % 3}", "def handler(x):\n    return x\n",
+                  "handler", {"x": {"n": n}, "day": dt.date(2026, 12, n + 1)},
+                  Limits(timeout_seconds=n + 1), "42")  # fmt: skip
+        for with_source in (False, True, False):
+            line = lines.line(job, with_source)
+            assert line == job.to_line(with_source)
+            assert Job.from_line(line) == (
+                job if with_source else dataclasses.replace(job, source=None)
+            )

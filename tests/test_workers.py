@@ -30,7 +30,7 @@ from emulator.errors import EmulatorError
 from emulator.execution import cpu_seconds
 from emulator.limits import PROCESS, WORKER, Limits
 from emulator.outcome import Outcome
-from emulator.protocol import Job, write_all
+from emulator.protocol import Job, JobLines, write_all
 from emulator.registry import Script
 from emulator.runner import InProcessRunner
 from emulator.worker import CPU_SLACK
@@ -514,19 +514,19 @@ def test_a_long_lived_worker_is_replaced_after_limits_that_strike_anywhere(
 def test_a_script_is_sent_once_and_again_when_the_worker_lacks_it(
     isolation: str,
 ) -> None:
-    worker = Worker(isolation)
+    worker, lines = Worker(isolation), JobLines()
     try:
         hello = script("def handler():\n    return 'hi'\n", "hello")
         job = Job("hello", hello.display, hello.version, hello.source, "handler", {},
                   SMALL)  # fmt: skip
-        assert worker.call(job).value == "hi"
+        assert worker.call(job, lines).value == "hi"
         assert worker.sent == {job.code_key}
-        assert worker.call(job).value == "hi"  # sent without its source
+        assert worker.call(job, lines).value == "hi"  # sent without its source
         other = script("def handler():\n    return 'other'\n", "other")
         unknown = Job("other", other.display, other.version, other.source, "handler",
                       {}, SMALL)  # fmt: skip
         worker.sent.add(unknown.code_key)  # as if the worker had evicted it
-        assert worker.call(unknown).value == "other"
+        assert worker.call(unknown, lines).value == "other"
     finally:
         worker.kill()
 
