@@ -108,6 +108,7 @@ class Emulator:
     def close(self) -> None:
         self.runner.close()
         self.history.close()
+        self.store.close()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)

@@ -99,6 +99,7 @@ class History:
             self._wake.set()
             self._writer.join(timeout=10)
             self._writer = None
+        self.store.close()
 
     def _start(self) -> None:
         with self._lock:

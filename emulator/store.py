@@ -113,6 +113,7 @@ class Store:
         self._pool: list[sqlite3.Connection] = []  # connections no thread holds
         # Connections a forked process inherited: never used, never closed there.
         self._inherited: list[sqlite3.Connection] = []
+        self._opened: list[sqlite3.Connection] = []  # by this process, for close()
         os.register_at_fork(after_in_child=_after_fork(self))
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -148,7 +149,21 @@ class Store:
             self._inherited.append(lease.db)
         self._inherited += self._pool
         self._pool = []
+        self._opened = []
         self._local = threading.local()
+
+    def close(self) -> None:
+        """Close every connection this store opened, whichever thread holds it:
+        the app is done. Left to the garbage collector, they would be closed in
+        whatever thread happens to collect them, at any time."""
+        lease: _Lease | None = getattr(self._local, "lease", None)
+        if lease is not None:
+            lease.release.detach()
+        self._local = threading.local()
+        self._pool = []
+        opened, self._opened = self._opened, []
+        for db in opened:
+            db.close()
 
     def _connect(self) -> sqlite3.Connection:
         # Used by one thread at a time (a lease), not always the one that opened it.
@@ -158,6 +173,7 @@ class Store:
         db.row_factory = sqlite3.Row
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
+        self._opened.append(db)
         return db
 
     @contextmanager

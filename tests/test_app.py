@@ -3,7 +3,7 @@
 import io
 
 import pytest
-from conftest import DEMO_KEY, execute_url, write_config
+from conftest import DEMO_KEY, execute_url, open_files, write_config
 from werkzeug.test import Client
 
 from emulator.app import VERSIONS
@@ -398,3 +398,14 @@ def test_a_misnamed_script_gets_a_rename_hint(project, make_app):
         "my-fn.py is not served: 'my-fn' is not a valid API name (letters, digits and "
         "'_', starting with a letter); rename it to my_fn.py"
     )
+
+
+def test_close_closes_the_databases(project, write_function, make_app):
+    write_function("hello", "def handler():\n    return 'hi'\n")
+    app = make_app()
+    assert Client(app).get(execute_url("hello")).status_code == 200
+    app.history.flush()
+    state = app.config.state_path
+    assert open_files(state) and open_files(state.parent / "history.db")
+    app.close()
+    assert open_files(state) == open_files(state.parent / "history.db") == 0

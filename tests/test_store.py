@@ -6,6 +6,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from conftest import open_files
 
 from emulator.errors import ConfigError
 from emulator.store import Stamp, Store
@@ -269,3 +270,28 @@ def test_a_forked_process_opens_its_own_connection(tmp_path: Path) -> None:
         1,
         2,
     ]
+
+
+def test_close_closes_the_connections_of_every_thread(tmp_path: Path) -> None:
+    """Left to the garbage collector, connections would be closed in whatever
+    thread collects them (a stall in a busy server or test run)."""
+    store = Store(tmp_path / "state.db")
+    held = threading.Event()
+    done = threading.Event()
+
+    def hold() -> None:
+        store.connection().execute("SELECT 1")
+        held.set()
+        done.wait(10)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    held.wait(10)
+    store.connection().execute("SELECT 1")
+    assert open_files(tmp_path / "state.db") >= 2
+    store.close()
+    assert open_files(tmp_path / "state.db") == 0
+    done.set()
+    thread.join()
+    assert store.connection().execute("SELECT 1").fetchone()[0] == 1  # opens anew
+    store.close()
