@@ -1,7 +1,8 @@
 """What crosses the pipe between the server and a worker: JSON lines, never pickle.
 
 Server -> worker: one `Job` per line. Worker -> server: one `Outcome` per
-line (`Outcome.to_json`), built from plain JSON types inside the worker. A
+line (`Outcome.to_json`), built from plain JSON types inside the worker, or,
+for a plain success, `=` and the rendered success envelope (`answer_line`). A
 worker announces itself with one `{"ready": pid}` line when it can take jobs.
 
 A job carries its script's source only the first time the server sends that
