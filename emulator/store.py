@@ -143,27 +143,25 @@ class Store:
         SQLite must not be used through a connection opened before the fork,
         so the child opens its own. The inherited ones are kept, unused and
         unclosed, as closing them could disturb the parent's."""
-        lease: _Lease | None = getattr(self._local, "lease", None)
-        if lease is not None:
-            lease.release.detach()
-            self._inherited.append(lease.db)
-        self._inherited += self._pool
-        self._pool = []
-        self._opened = []
-        self._local = threading.local()
+        self._inherited += self._let_go()
 
     def close(self) -> None:
         """Close every connection this store opened, whichever thread holds it:
         the app is done. Left to the garbage collector, they would be closed in
         whatever thread happens to collect them, at any time."""
+        for db in self._let_go():
+            db.close()
+
+    def _let_go(self) -> list[sqlite3.Connection]:
+        """Every connection this store opened, no longer leased or pooled: the
+        next use of the store opens a new one."""
         lease: _Lease | None = getattr(self._local, "lease", None)
         if lease is not None:
             lease.release.detach()
         self._local = threading.local()
         self._pool = []
         opened, self._opened = self._opened, []
-        for db in opened:
-            db.close()
+        return opened
 
     def _connect(self) -> sqlite3.Connection:
         # Used by one thread at a time (a lease), not always the one that opened it.
