@@ -1,6 +1,8 @@
 """What crosses the pipe between the server and a worker: JSON lines, never pickle.
 
-Server -> worker: one `Job` per line. Worker -> server: one `Outcome` per
+Server -> worker: one `Job` per line, two JSON objects with a tab between
+them: the head, the same for every call of a script version, and the tail,
+this call's arguments and user. Worker -> server: one `Outcome` per
 line (`Outcome.to_json`), built from plain JSON types inside the worker, or,
 for a plain success, `=` and the rendered success envelope (`answer_line`). A
 worker announces itself with one `{"ready": pid}` line when it can take jobs.
@@ -37,6 +39,8 @@ NEED_SOURCE = b'{"need_source":true}'
 # Starts an answer line that is a rendered success envelope (answer_line);
 # every other answer is an Outcome as a JSON object.
 ENVELOPE = b"="
+# Ends the part of a job line that is the same for every call of a version.
+HEAD_END = b"\t"
 
 
 @dataclass(frozen=True)
@@ -61,8 +65,10 @@ class Job:
         return self.head(with_source) + self.tail()
 
     def head(self, with_source: bool) -> bytes:
-        """The line up to the call's own part (`tail`): the same for every call
-        of a script version, so a runner encodes it once (`JobLines`)."""
+        """The line up to the call's own part (`tail`), a JSON object and a tab:
+        the same for every call of a script version, so a runner encodes it
+        once (`JobLines`) and a worker decodes it once (`Heads`). Compact JSON
+        never holds a raw tab, so the first one ends the head."""
         data = {
             "name": self.name,
             "display": self.display,
@@ -72,27 +78,56 @@ class Job:
         }
         if with_source and self.source is not None:
             data["source"] = self.source
-        return _ENCODER.encode(data)[:-1].encode()  # without the closing brace
+        return _ENCODER.encode(data).encode() + HEAD_END
 
     def tail(self) -> bytes:
         """The rest of the line: this call's arguments and user."""
         kwargs = [_encode(k, v) for k, v in self.kwargs.items()]
-        own = _ENCODER.encode({"kwargs": kwargs, "user_id": self.user_id})
-        return b"," + own[1:].encode() + b"\n"
+        own = {"kwargs": kwargs, "user_id": self.user_id}
+        return _ENCODER.encode(own).encode() + b"\n"
 
     @classmethod
-    def from_line(cls, line: bytes) -> Job:
-        data = loads(line)
+    def from_line(cls, line: bytes, heads: Heads | None = None) -> Job:
+        """The job of a line (without its newline); `heads` keeps the decoded
+        heads of the lines it has seen."""
+        head, _, tail = line.partition(HEAD_END)
+        fixed = heads.get(head) if heads is not None else _decode_head(head)
+        own = loads(tail)
         return cls(
-            name=data["name"],
-            display=data["display"],
-            version=data["version"],
-            source=data.get("source"),
-            entry_point=data["entry_point"],
-            kwargs=dict(_decode(item) for item in data["kwargs"]),
-            limits=Limits.from_json(data["limits"]),
-            user_id=data.get("user_id"),
+            **fixed,
+            kwargs=dict(_decode(item) for item in own["kwargs"]),
+            user_id=own["user_id"],
         )
+
+
+def _decode_head(head: bytes) -> dict[str, Any]:
+    data = loads(head)
+    data.setdefault("source", None)
+    data["limits"] = Limits.from_json(data["limits"])
+    return data
+
+
+class Heads:
+    """Decoded job heads by their bytes: a worker gets the same head for every
+    call of a script version (a head with its source comes once per version
+    and worker, and is not kept)."""
+
+    def __init__(self, kept: int = 1024) -> None:
+        self.kept = kept
+        self._decoded: dict[bytes, dict[str, Any]] = {}
+
+    def __len__(self) -> int:
+        return len(self._decoded)
+
+    def get(self, head: bytes) -> dict[str, Any]:
+        fixed = self._decoded.get(head)
+        if fixed is None:
+            fixed = _decode_head(head)
+            if fixed["source"] is None:
+                if len(self._decoded) >= self.kept:
+                    self._decoded.clear()
+                self._decoded[head] = fixed
+        return fixed
 
 
 class JobLines:

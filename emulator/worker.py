@@ -38,7 +38,15 @@ from .execution import (
     warm_up,
 )
 from .limits import MB, WORKER, Limits
-from .protocol import NEED_SOURCE, Job, LineReader, answer_line, dumps, write_all
+from .protocol import (
+    NEED_SOURCE,
+    Heads,
+    Job,
+    LineReader,
+    answer_line,
+    dumps,
+    write_all,
+)
 from .zygote import Zygote
 
 # How long a CPU-time limit set for one call serves the next ones (seconds).
@@ -57,6 +65,7 @@ class LongLived:
         self.server = LineReader(in_fd)
         self.out_fd = out_fd
         self.cache = CodeCache()
+        self.heads = Heads()
         self.timer = Timer()
         self.memory_mb = 0
         self.cpu_set_at = -math.inf  # time.monotonic() when the CPU limit was set
@@ -76,7 +85,7 @@ class LongLived:
             line = self.server.read_line(None, JOB_CAP)
             if line is None:
                 return
-            job = Job.from_line(line)
+            job = Job.from_line(line, self.heads)
             if self.cache.lacks(job):
                 write_all(self.out_fd, NEED_SOURCE + b"\n")
                 continue

@@ -36,6 +36,7 @@ from .outcome import Outcome
 from .protocol import (
     EXIT_OUT_OF_MEMORY,
     NEED_SOURCE,
+    Heads,
     Job,
     LineReader,
     LineTooLong,
@@ -126,6 +127,7 @@ class Zygote:
         self.server = LineReader(in_fd)
         self.out_fd = out_fd
         self.cache = CodeCache()
+        self.heads = Heads()
         self.spare: Child | None = None
         self.exiting: list[Child] = []  # answered, reaped when they are gone
 
@@ -143,7 +145,7 @@ class Zygote:
                 line = self.next_job()
                 if line is None:
                     return
-                job = Job.from_line(line)
+                job = Job.from_line(line, self.heads)
                 if self.cache.lacks(job):  # the spare child lacks it too
                     write_all(self.out_fd, NEED_SOURCE + b"\n")
                     continue

@@ -647,13 +647,15 @@ def test_results_are_converted_to_json_inside_the_worker(pool: WorkerRunner) -> 
 
 def test_the_job_and_the_answer_are_json_lines() -> None:
     """Trap: results cross as JSON over a pipe, never pickle."""
-    from emulator.protocol import Job, outcome_line
+    from emulator.protocol import HEAD_END, Job, outcome_line
 
     job = script("def handler():\n    return 1\n")
     line = Job(
         "f", job.display, job.version, job.source, "handler", {}, Limits()
     ).to_line()
-    assert json.loads(line)["source"] == textwrap.dedent(
+    head, tail = line.split(HEAD_END)
+    assert json.loads(tail) == {"kwargs": [], "user_id": None}
+    assert json.loads(head)["source"] == textwrap.dedent(
         "def handler():\n    return 1\n"
     )
     assert json.loads(outcome_line(run("def handler():\n    return 1\n")))["value"] == 1

@@ -19,6 +19,8 @@ from emulator.outcome import Outcome, Problem
 from emulator.protocol import (
     ENVELOPE,
     EXIT_OUT_OF_MEMORY,
+    HEAD_END,
+    Heads,
     Job,
     JobLines,
     LineReader,
@@ -56,15 +58,18 @@ def test_a_job_is_one_json_line_and_comes_back_equal() -> None:
     )
     line = job.to_line()
     assert line.endswith(b"\n") and line.count(b"\n") == 1
-    json.loads(line)
-    assert Job.from_line(line) == job
+    head, tail = line.split(HEAD_END)  # one tab: JSON escapes the rest
+    assert json.loads(head)["source"] == job.source
+    assert json.loads(tail)["user_id"] is None
+    assert Job.from_line(line[:-1]) == job
+    assert Job.from_line(line[:-1], Heads()) == job
 
 
 def test_a_job_goes_without_its_source_once_the_worker_has_it() -> None:
     job = Job("f", "functions/f.py", "abc", "def handler():\n    return 1\n",
               "handler", {}, Limits())  # fmt: skip
     line = job.to_line(with_source=False)
-    assert "source" not in json.loads(line)
+    assert "source" not in json.loads(line.split(HEAD_END)[0])
     again = Job.from_line(line)
     assert again.source is None
     assert again.code_key == job.code_key == ("functions/f.py", "abc", "handler")
@@ -229,3 +234,19 @@ def test_job_lines_encode_the_same_line_as_the_job_itself() -> None:
             assert Job.from_line(line) == (
                 job if with_source else dataclasses.replace(job, source=None)
             )
+
+
+def test_a_worker_decodes_each_head_once_and_keeps_no_source() -> None:
+    heads = Heads(kept=2)
+    for n in range(6):  # more versions than kept: the heads are dropped
+        job = Job("f", "functions/f.py", f"v{n % 3}", "def handler(x):\n    return x\n",
+                  "handler", {"x": n, "day": dt.date(2026, 12, n + 1)},
+                  Limits(timeout_seconds=n % 3 + 1), "42")  # fmt: skip
+        kept = len(heads)
+        first = Job.from_line(job.to_line(with_source=True)[:-1], heads)
+        assert first == job
+        assert len(heads) == kept  # a head with its source comes once: not kept
+        for _ in range(2):
+            again = Job.from_line(job.to_line(with_source=False)[:-1], heads)
+            assert again == dataclasses.replace(job, source=None)
+        assert 1 <= len(heads) <= 2
