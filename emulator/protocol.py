@@ -101,7 +101,7 @@ class Job:
 
 
 def _decode_head(head: bytes) -> dict[str, Any]:
-    data = loads(head)
+    data: dict[str, Any] = loads(head)
     data.setdefault("source", None)
     data["limits"] = Limits.from_json(data["limits"])
     return data
