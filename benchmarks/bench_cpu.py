@@ -1,4 +1,4 @@
-"""Server CPU per request: the bare app, the floor and the emulator, under wrk.
+"""Server CPU per request: the bare app, the floors and the emulator, under wrk.
 
     python benchmarks/bench_cpu.py [--seconds 3]
 
@@ -8,8 +8,9 @@ throughput once the server's interpreter lock is saturated (concurrency 8
 and up). For each server: wrk at concurrency 1 and 8, then the CPU time
 (user + system, from /proc, so Linux only) of the server process and of its
 children (the emulator's workers, the floor's helper) over the requests
-answered. Same servers as benchmarks/run.py: the bare Werkzeug app, the floor
-(bare app + one pipe round trip to an idle helper process), the emulator
+answered. Same servers as benchmarks/run.py: the bare Werkzeug app, the two
+floors (bare app + one pipe round trip to an idle helper process; bare app +
+the trivial function run in the emulator's sandboxed workers), the emulator
 serving a trivial function with an API key (`--quiet --no-watch`).
 """
 
@@ -67,7 +68,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=3.0)
     seconds = parser.parse_args().seconds
-    for label, extra in ((run.BASELINE, ()), (run.FLOOR, ("--round-trip",))):
+    floors = ((run.FLOOR, ("--round-trip",)), (run.SANDBOX_FLOOR, ("--worker",)))
+    for label, extra in ((run.BASELINE, ()), *floors):
         port = run.free_port()
         args = [sys.executable, str(HERE / "bare_app.py"), str(port), "1", *extra]
         with run.process(args, "listening") as (_, pid):

@@ -161,6 +161,7 @@ def execute(base: str, name: str) -> str:
 
 
 FLOOR = "floor: bare app + one pipe round trip"
+SANDBOX_FLOOR = "floor: bare app + the sandboxed worker"
 
 
 def bare(processes: int, seconds: float, label: str, *extra: str) -> list[Figure]:
@@ -184,6 +185,7 @@ def oauth_token(config: Path) -> str:
 def run_http(seconds: float, work: Path) -> list[Figure]:
     figures = bare(1, seconds, BASELINE)
     figures += bare(1, seconds, FLOOR, "--round-trip")
+    figures += bare(1, seconds, SANDBOX_FLOOR, "--worker")
     config = project(work / "http")
     with emulator(config)() as base:
         figures += measure("emulator, API key", execute(base, "trivial"), seconds)
@@ -200,6 +202,9 @@ def run_processes(seconds: float, work: Path, processes: int) -> list[Figure]:
     figures = bare(processes, seconds, f"{BASELINE} x{processes} processes")
     figures += bare(
         processes, seconds, f"{FLOOR} x{processes} processes", "--round-trip"
+    )
+    figures += bare(
+        processes, seconds, f"{SANDBOX_FLOOR} x{processes} processes", "--worker"
     )
     config = project(work / "processes")
     with emulator(config, "--processes", str(processes))() as base:
