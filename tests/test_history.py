@@ -5,6 +5,7 @@ from conftest import DEMO_KEY, execute_url, write_config
 from sandbox_support import wait_until
 from werkzeug.test import Client
 
+from emulator import history as history_module
 from emulator.config import HistoryConfig
 from emulator.history import History
 from emulator.reporter import Invocation, NullReporter
@@ -74,6 +75,23 @@ def test_a_flush_amid_records_writes_them_all_and_later_ones_still_come(history)
     history.record(record(3))
     history.flush()
     assert [r.invocation.at for r in history.list()] == [1000.0, 1001.0, 1002.0, 1003.0]
+
+
+def test_the_writer_encodes_a_batch_in_chunks_and_lets_requests_in_between(
+    tmp_path, monkeypatch
+):
+    """A batch's JSON is encoded under the interpreter lock; in chunks, with a
+    sleep between them, a request waits for one chunk, not the whole batch."""
+    made = History(tmp_path, HistoryConfig(keep=100), NullReporter())
+    naps: list[float] = []
+    monkeypatch.setattr(history_module.time, "sleep", naps.append)
+    count = 2 * history_module.CHUNK + 1
+    made._write([record(n) for n in range(count)])  # one batch of three chunks
+    assert naps == [history_module.YIELD_SECONDS] * 2
+    assert [e.invocation.info for e in made.list(limit=100)] == [
+        (f"i{n}",) for n in range(count)
+    ]
+    made.close()
 
 
 def test_close_writes_what_is_queued(tmp_path):
