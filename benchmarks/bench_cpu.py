@@ -7,7 +7,8 @@ the server process spends per request moves much less, and it is what bounds
 throughput once the server's interpreter lock is saturated (concurrency 8
 and up). For each server: wrk at concurrency 1 and 8, then the CPU time
 (user + system, from /proc, so Linux only) of the server process and of its
-children (the emulator's workers, the floor's helper) over the requests
+children (the workers of the emulator and of the sandbox floor, the pipe
+floor's helper) over the requests
 answered. Same servers as benchmarks/run.py: the bare Werkzeug app, the two
 floors (bare app + one pipe round trip to an idle helper process; bare app +
 the trivial function run in the emulator's sandboxed workers), the emulator
