@@ -8,8 +8,7 @@ throughput once the server's interpreter lock is saturated (concurrency 8
 and up). For each server: wrk at concurrency 1 and 8, then the CPU time
 (user + system, from /proc, so Linux only) of the server process and of its
 children (the workers of the emulator and of the sandbox floor, the pipe
-floor's helper) over the requests
-answered. Same servers as benchmarks/run.py: the bare Werkzeug app, the two
+floor's helper) over the requests answered. Same servers as benchmarks/run.py: the bare Werkzeug app, the two
 floors (bare app + one pipe round trip to an idle helper process; bare app +
 the trivial function run in the emulator's sandboxed workers), the emulator
 serving a trivial function with an API key (`--quiet --no-watch`).
